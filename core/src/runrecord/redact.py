@@ -1,0 +1,229 @@
+"""Recognize and redact secret-looking values.
+
+The writer redacts every message, detail, trace and command before a byte is written; the
+validator uses the same recognizer to refuse records that still carry something
+secret-looking. Both agree by construction: a string is clean exactly when redacting it
+changes nothing.
+
+Recognized: ``key=value``, ``key: value`` and ``--key value`` spans whose key names a secret
+(password, secret, token, api_key, access_key, private_key, authorization, credential, ...),
+mapping entries with such keys, credentials in URLs (``scheme://user:pass@host``),
+``Bearer``/``Basic`` authorization values, and a few well-known token shapes (AWS access key
+ids, GitHub and Slack tokens, JWTs, PEM private keys).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Iterable, Iterator
+
+from pydantic import JsonValue
+
+__all__ = ["REDACTED", "escape_pointer", "find_secrets", "is_secret_key", "redact", "redact_text"]
+
+REDACTED = "[REDACTED]"
+"""What a redacted value is replaced with."""
+
+_SECRET_WORDS = frozenset(
+    {
+        "password",
+        "passwd",
+        "pwd",
+        "passphrase",
+        "secret",
+        "token",
+        "auth",
+        "authorization",
+        "credential",
+        "credentials",
+        "apikey",
+        "cookie",
+    }
+)
+_SECRET_PAIRS = frozenset(
+    {("api", "key"), ("access", "key"), ("private", "key"), ("secret", "key"), ("session", "key")}
+)
+_CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_SPLIT_RE = re.compile(r"[^a-z0-9]+")
+
+_KEY = r"[A-Za-z_][A-Za-z0-9_.-]*"
+_VALUE = r"(?:[Bb]earer|[Bb]asic)[ \t]+[^\s\"']+|\"[^\"]*\"|'[^']*'|[^\s&;,\"']+"
+# Order matters: at one position the first alternative that matches wins, so URLs and
+# authorization values come before the generic key/value forms that would swallow them.
+_PATTERNS: tuple[str, ...] = (
+    # scheme://user:pass@host
+    r"(?P<url_scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<url_userinfo>[^/\s@]+)@",
+    # Authorization: Bearer abc
+    r"(?P<bearer_kind>\b(?:[Bb]earer|[Bb]asic)[ \t]+)(?P<bearer_val>[A-Za-z0-9._~+/=-]{6,})",
+    # well-known token shapes
+    (
+        r"(?P<shape>\bAKIA[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{30,}\b|\bxox[abprs]-[A-Za-z0-9-]{10,}"
+        r"|\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
+        r"|-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z))"
+    ),
+    # --token abc, --token=abc
+    rf"(?P<flag_key>--?{_KEY})(?P<flag_sep>=|[ \t]+)(?P<flag_val>{_VALUE})",
+    # password=abc, "password": "abc", token: abc
+    rf"(?P<pair_key>[\"']?{_KEY}[\"']?)(?P<pair_sep>[ \t]*[=:][ \t]*)(?P<pair_val>{_VALUE})",
+)
+_SECRET_RE = re.compile("|".join(_PATTERNS), re.DOTALL)
+
+
+def is_secret_key(name: str) -> bool:
+    """Tell whether a key or option name names a secret.
+
+    The name is split into words (``AWS_SECRET_ACCESS_KEY`` → aws, secret, access, key;
+    ``apiKey`` → api, key); it names a secret when a word is one of password, secret,
+    token, auth, credential, ... or two adjacent words form api key, access key, private
+    key, secret key or session key. ``max_tokens`` and ``tokenizer`` are not secrets.
+
+    Args:
+        name: A mapping key, option name (``--token``) or environment variable name.
+
+    Returns:
+        True when the name looks like it holds a secret.
+
+    Examples:
+        >>> [is_secret_key(n) for n in ("DB_PASSWORD", "--api-key", "apiKey", "max_tokens")]
+        [True, True, True, False]
+    """
+    words = [w for w in _SPLIT_RE.split(_CAMEL_RE.sub("_", name).lower()) if w]
+    if any(w in _SECRET_WORDS or "password" in w or "secret" in w for w in words):
+        return True
+    return any(pair in _SECRET_PAIRS for pair in itertools.pairwise(words))
+
+
+def _mask(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[0] + REDACTED + value[0]
+    return REDACTED
+
+
+def _replace(match: re.Match[str]) -> str:
+    groups = match.groupdict()
+    if groups["url_scheme"] is not None:
+        return groups["url_scheme"] + REDACTED + "@"
+    if groups["bearer_kind"] is not None:
+        return groups["bearer_kind"] + REDACTED
+    if groups["shape"] is not None:
+        return REDACTED
+    kind = "flag" if groups["flag_key"] is not None else "pair"
+    key, sep, val = groups[f"{kind}_key"], groups[f"{kind}_sep"], groups[f"{kind}_val"]
+    if is_secret_key(key.strip("\"'")):
+        return key + sep + _mask(val)
+    # Not a secret key, but the value may still hold a URL with credentials or a token.
+    return key + sep + _SECRET_RE.sub(_replace, val)
+
+
+def redact_text(text: str, *, extra: Iterable[str] = ()) -> str:
+    """Replace every secret-looking span of ``text`` with ``[REDACTED]``.
+
+    Idempotent: redacting redacted text changes nothing.
+
+    Args:
+        text: Any message, trace or command line.
+        extra: Literal secret values to redact wherever they occur (for example the values
+            of environment variables whose names look secret). Values shorter than 4
+            characters are ignored, to avoid shredding ordinary text.
+
+    Returns:
+        The text with secrets replaced.
+
+    Examples:
+        >>> redact_text("connect failed: password=hunter2 host=db")
+        'connect failed: password=[REDACTED] host=db'
+        >>> redact_text("postgresql://app:s3cret@db:5432/sales")
+        'postgresql://[REDACTED]@db:5432/sales'
+        >>> redact_text("etl --token abc123 --date 2026-11-26")
+        'etl --token [REDACTED] --date 2026-11-26'
+    """
+    for value in sorted((v for v in extra if len(v) >= 4), key=len, reverse=True):
+        text = text.replace(value, REDACTED)
+    return _SECRET_RE.sub(_replace, text)
+
+
+def redact(value: JsonValue, *, extra: Iterable[str] = ()) -> JsonValue:
+    """Redact a JSON-like value: strings are redacted, secret-named keys lose their value.
+
+    Args:
+        value: A string, number, list or mapping (nested).
+        extra: Literal secret values, as for :func:`redact_text`.
+
+    Returns:
+        A redacted copy.
+
+    Examples:
+        >>> redact({"user": "etl", "db_password": "hunter2", "rows": 3})
+        {'user': 'etl', 'db_password': '[REDACTED]', 'rows': 3}
+    """
+    extras = tuple(extra)
+    return _walk(value, lambda s: redact_text(s, extra=extras))
+
+
+def _walk(value: JsonValue, on_string: Callable[[str], str]) -> JsonValue:
+    if isinstance(value, str):
+        return on_string(value)
+    if isinstance(value, list):
+        return [_walk(item, on_string) for item in value]
+    if isinstance(value, dict):
+        return {
+            key: REDACTED if _is_secret_entry(key, item) else _walk(item, on_string)
+            for key, item in value.items()
+        }
+    return value
+
+
+def _is_secret_entry(key: object, value: object) -> bool:
+    # Only string values: ``token_count: 3`` is a count, not a secret.
+    return (
+        isinstance(key, str)
+        and isinstance(value, str)
+        and value not in ("", REDACTED)
+        and is_secret_key(key)
+    )
+
+
+def find_secrets(value: object, pointer: str = "") -> Iterator[str]:
+    """Yield the JSON pointer of every secret-looking value inside ``value``.
+
+    A string holds a secret when :func:`redact_text` would change it; a mapping entry does
+    when its key names a secret and its value is a non-empty string other than
+    ``[REDACTED]``.
+
+    Args:
+        value: Parsed JSON (dicts, lists, strings, numbers).
+        pointer: JSON pointer of ``value`` itself.
+
+    Yields:
+        JSON pointers, e.g. ``/environment/hostname``.
+
+    Examples:
+        >>> list(find_secrets({"details": {"api_key": "abc", "note": "ok"}}))
+        ['/details/api_key']
+    """
+    stack: list[tuple[object, str]] = [(value, pointer)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            if _SECRET_RE.search(item) is not None and redact_text(item) != item:
+                yield where
+        elif isinstance(item, list):
+            stack.extend((child, f"{where}/{i}") for i, child in enumerate(item))
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                child_ptr = f"{where}/{escape_pointer(str(key))}"
+                if _is_secret_entry(key, child):
+                    yield child_ptr
+                else:
+                    stack.append((child, child_ptr))
+
+
+def escape_pointer(token: str) -> str:
+    """Escape one JSON pointer reference token (RFC 6901).
+
+    Examples:
+        >>> escape_pointer("a/b~c")
+        'a~1b~0c'
+    """
+    return token.replace("~", "~0").replace("/", "~1")
