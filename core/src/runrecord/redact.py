@@ -14,6 +14,7 @@ ids, GitHub and Slack tokens, JWTs, PEM private keys).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -68,8 +69,13 @@ _PATTERNS: tuple[str, ...] = (
     rf"(?P<pair_key>[\"']?{_KEY}[\"']?)(?P<pair_sep>[ \t]*[=:][ \t]*)(?P<pair_val>{_VALUE})",
 )
 _SECRET_RE = re.compile("|".join(_PATTERNS), re.DOTALL)
+# Every pattern above needs one of these; strings without any are clean.
+_MAYBE_SECRET_RE = re.compile(
+    r"[=:@]|--|(?:^|\s)-|-----BEGIN|AKIA|gh[pousr]_|xox[abprs]-|eyJ|[Bb]earer|[Bb]asic"
+)
 
 
+@functools.lru_cache(maxsize=4096)  # the same keys come back in every fragment
 def is_secret_key(name: str) -> bool:
     """Tell whether a key or option name names a secret.
 
@@ -140,6 +146,8 @@ def redact_text(text: str, *, extra: Iterable[str] = ()) -> str:
     """
     for value in sorted((v for v in extra if len(v) >= 4), key=len, reverse=True):
         text = text.replace(value, REDACTED)
+    if _MAYBE_SECRET_RE.search(text) is None:  # most strings: paths, names, numbers
+        return text
     return _SECRET_RE.sub(_replace, text)
 
 
