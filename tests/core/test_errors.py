@@ -7,22 +7,36 @@ import pytest
 import runrecord
 from runrecord import (
     ConfigError,
+    CountersError,
     ErrorType,
+    InputMissingError,
     IntegrityError,
+    ManifestError,
+    PromotionError,
     RecordExistsError,
     RecordInvalidError,
+    ResourceError,
+    RunNotFoundError,
     RunRecordError,
     SchemaMismatchError,
     UnsafeNameError,
+    UpstreamError,
 )
 
 ALL = [
     ConfigError,
+    CountersError,
+    InputMissingError,
     IntegrityError,
+    ManifestError,
+    PromotionError,
     RecordExistsError,
     RecordInvalidError,
+    ResourceError,
+    RunNotFoundError,
     SchemaMismatchError,
     UnsafeNameError,
+    UpstreamError,
 ]
 
 

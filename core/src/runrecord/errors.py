@@ -16,12 +16,19 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ConfigError",
+    "CountersError",
+    "InputMissingError",
     "IntegrityError",
+    "ManifestError",
+    "PromotionError",
     "RecordExistsError",
     "RecordInvalidError",
+    "ResourceError",
+    "RunNotFoundError",
     "RunRecordError",
     "SchemaMismatchError",
     "UnsafeNameError",
+    "UpstreamError",
 ]
 
 
@@ -121,3 +128,48 @@ class RecordExistsError(RunRecordError):
     """A record for this run id was already promoted; records are never overwritten."""
 
     error_type = ErrorType.PROMOTION_FAILED
+
+
+class ManifestError(RunRecordError):
+    """A manifest is missing, unreadable or invalid, or disagrees with its data's files."""
+
+    error_type = ErrorType.MANIFEST_MISMATCH
+
+
+class InputMissingError(RunRecordError):
+    """A required input does not exist (and the entrypoint has no no-input mode)."""
+
+    error_type = ErrorType.INPUT_MISSING
+
+
+class UpstreamError(RunRecordError):
+    """The stop-the-line gate refused: the upstream record is error, missing or invalid."""
+
+    error_type = ErrorType.UPSTREAM_ERROR
+
+
+class PromotionError(RunRecordError):
+    """An output could not be promoted atomically to its final path."""
+
+    error_type = ErrorType.PROMOTION_FAILED
+
+
+class ResourceError(RunRecordError):
+    """The store or an artifact path is unusable: disk full, read-only, permission denied.
+
+    Fragments already written are kept; ``runrecord recover`` finalizes the run later.
+    """
+
+    error_type = ErrorType.RESOURCE_ERROR
+
+
+class RunNotFoundError(RunRecordError):
+    """No open run (staging) and no record exists for a run id."""
+
+    error_type = ErrorType.CONFIG_ERROR
+
+
+class CountersError(RunRecordError):
+    """Counters reported by pipeline code break a contract rule (negative, unnamed skip)."""
+
+    error_type = ErrorType.RECORD_INVALID

@@ -91,6 +91,7 @@ class Registry(BaseModel):
 
     _root: Path = PrivateAttr(default_factory=Path.cwd)
     _source: Path | None = PrivateAttr(default=None)
+    _record_dir: Path | None = PrivateAttr(default=None)
 
     @field_validator("stages", "optional_outputs", "optional_stages", "no_input_entrypoints")
     @classmethod
@@ -133,7 +134,9 @@ class Registry(BaseModel):
     @property
     def record_dir(self) -> Path:
         """The run record directory as an absolute path."""
-        return (self._root / self.run_record_dir).resolve()
+        if self._record_dir is None:
+            self._record_dir = (self._root / self.run_record_dir).resolve()
+        return self._record_dir
 
     @classmethod
     def from_mapping(

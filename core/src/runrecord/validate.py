@@ -95,8 +95,8 @@ RULES: dict[str, str] = {
     "ref.unresolved": "A stage's error or warning id names no object in the record.",
     "ref.duplicate": "Two error or warning objects share an id.",
     "ref.stage_mismatch": "A stage lists an error or warning whose `stage` is another stage.",
-    "linkage.input": "A present or substituted input lacks `manifest_path`, `data_hash` or "
-    "`schema_version`.",
+    "linkage.input": "A present or substituted input lacks `manifest_path` or `data_hash`, or "
+    "(in a run that is not `error`) `schema_version`.",
     "linkage.output": "A staged or promoted output lacks `manifest_path`, `data_hash` or "
     "`schema_version`.",
     "linkage.schema_versions": "`schema_versions` does not list the version of an input read "
@@ -513,10 +513,15 @@ def _stage_problems(ptr: str, stage: StageRecord) -> Iterator[Problem]:
 
 def _linkage_problems(record: RunRecord) -> Iterator[Problem]:
     read, written = record.schema_versions.read, record.schema_versions.written
+    # An input whose manifest is missing or unreadable has no known schema version; the
+    # run is then an error whose errors say so.
+    input_fields = ["manifest_path", "data_hash"]
+    if record.status is not Status.ERROR:
+        input_fields.append("schema_version")
     for i, inp in enumerate(record.inputs):
         if inp.resolution is Resolution.MISSING:
             continue
-        for name in ("manifest_path", "data_hash", "schema_version"):
+        for name in input_fields:
             if getattr(inp, name) is None:
                 yield Problem(
                     f"/inputs/{i}/{name}",

@@ -1,0 +1,138 @@
+"""The stop-the-line gate: may downstream work start on what an upstream run left?
+
+:func:`check_upstream` reads the newest record of an entrypoint (through its ``latest``
+pointer, verified against the record it names) or a record by run id, validates it, and
+passes only when its status is allowed. A missing, unreadable or invalid record blocks:
+the gate fails closed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+from runrecord.errors import RecordInvalidError, ResourceError, UnsafeNameError
+from runrecord.ids import check_name
+from runrecord.model import RunRecord
+from runrecord.recorder import RegistryArg, _store, resolve_registry
+from runrecord.store import RECORD_SUFFIX, Store
+from runrecord.taxonomy import Status
+from runrecord.validate import read_record
+
+__all__ = ["DEFAULT_ALLOWED", "Verdict", "check_upstream", "latest_record", "latest_record_path"]
+
+DEFAULT_ALLOWED: tuple[Status, ...] = (Status.SUCCESS, Status.EMPTY_SUCCESS)
+"""Statuses a downstream run may start on by default."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The gate's answer.
+
+    Attributes:
+        passed: True when downstream work may start.
+        upstream: The entrypoint or run id that was checked.
+        reason: One line saying why, for logs and for the consumer's own record.
+        status: The upstream record's status, when a valid record was found.
+        run_id: The upstream record's run id, when one was found.
+        path: The upstream record's file, when one was found.
+    """
+
+    passed: bool
+    upstream: str
+    reason: str
+    status: Status | None = None
+    run_id: str | None = None
+    path: Path | None = None
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+
+def latest_record_path(store: Store, entrypoint_id: str) -> Path | None:
+    """Return the newest record file of an entrypoint, or None if it has none.
+
+    Uses the ``latest`` pointer when it names an existing record of that entrypoint;
+    otherwise (no pointer yet, or a pointer left behind by a crash) scans the directory.
+    """
+    pointer = store.read_latest(entrypoint_id)
+    if pointer is not None:
+        path = store.record_path(pointer.run_id)
+        if path.exists():
+            return path
+    newest: tuple[str, str, Path] | None = None
+    for path in store.record_paths():
+        try:
+            record = read_record(path)
+        except RecordInvalidError:
+            continue
+        if record.entrypoint.entrypoint_id != entrypoint_id:
+            continue
+        key = (record.created_at.isoformat(), record.run_id, path)
+        if newest is None or key > newest:
+            newest = key
+    return newest[2] if newest else None
+
+
+def latest_record(entrypoint: str, *, registry: RegistryArg = None) -> RunRecord | None:
+    """Return the newest valid record of an entrypoint, or None when there is none.
+
+    Raises:
+        RecordInvalidError: The newest record is invalid.
+    """
+    path = latest_record_path(_store(resolve_registry(registry)), entrypoint)
+    return read_record(path) if path is not None else None
+
+
+def check_upstream(
+    upstream: str,
+    *,
+    registry: RegistryArg = None,
+    allowed: Collection[Status | str] = DEFAULT_ALLOWED,
+) -> Verdict:
+    """Check an upstream entrypoint's newest record (or a record by run id).
+
+    Args:
+        upstream: An entrypoint id, or the run id of a specific record.
+        registry: The registry locating the record store, its path, or None to discover it.
+        allowed: Statuses that let downstream work start.
+
+    Returns:
+        The verdict; truthy when downstream work may start. Never raises for a missing or
+        bad upstream record: that is a blocking verdict.
+
+    Raises:
+        ConfigError: No valid registry to locate the store.
+    """
+    reg = resolve_registry(registry)
+    store = _store(reg)
+    ok = {Status(s) for s in allowed}
+    try:
+        check_name(upstream, what="upstream entrypoint or run id")
+    except UnsafeNameError as exc:
+        return Verdict(False, upstream, exc.message)
+    by_run = store.record_path(upstream)
+    try:
+        path = by_run if by_run.exists() else latest_record_path(store, upstream)
+    except ResourceError as exc:
+        return Verdict(False, upstream, f"cannot read the run record store: {exc.message}")
+    if path is None:
+        return Verdict(
+            False, upstream, f"no run record of {upstream!r} in {store.root}: nothing to trust"
+        )
+    try:
+        record = read_record(path)
+    except RecordInvalidError as exc:
+        first = exc.problems[0] if exc.problems else None
+        why = f"{first.pointer or '/'} {first.message} [{first.rule}]" if first else exc.message
+        return Verdict(False, upstream, f"upstream record {path.name} is invalid: {why}", path=path)
+    if not path.name.endswith(RECORD_SUFFIX) or (
+        path != by_run and record.entrypoint.entrypoint_id != upstream
+    ):
+        return Verdict(False, upstream, f"{path.name} is not a record of {upstream!r}", path=path)
+    passed = record.status in ok
+    why = f"upstream {record.run_id} is {record.status}"
+    if not passed and record.errors:
+        why += f": {record.errors[0].type}: {record.errors[0].message}"
+    return Verdict(passed, upstream, why, status=record.status, run_id=record.run_id, path=path)

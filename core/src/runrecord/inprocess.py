@@ -1,0 +1,698 @@
+"""The in-process API: one run, its stages, inputs and outputs, as context managers.
+
+Examples:
+    >>> import pathlib, tempfile, runrecord
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> reg = runrecord.Registry(project_id="demo", project_name="Demo",
+    ...                          stages=["extract", "load"], run_record_dir=str(root / "rr"))
+    >>> with runrecord.run("demo.daily", registry=reg, command="demo") as run:
+    ...     with run.stage("extract") as stage:
+    ...         stage.count(records_seen=10, records_processed=9)
+    ...         stage.skip(1, "duplicate")
+    ...     with run.output("report", root / "report.txt", artifact_family="report",
+    ...                     schema_version="1") as out:
+    ...         _ = out.path.write_text("9 records")
+    ...         out.record_count = 9
+    >>> run.record.status, run.record.counters.records_skipped
+    (<Status.SUCCESS: 'success'>, 1)
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+import shutil
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from pydantic import JsonValue
+
+from runrecord import recorder
+from runrecord.errors import ConfigError, CountersError, RunRecordError, UpstreamError
+from runrecord.finalize import FinalizeResult, finalize_run
+from runrecord.gate import DEFAULT_ALLOWED, Verdict, check_upstream
+from runrecord.hashing import DEFAULT_ALGORITHM
+from runrecord.ids import check_name
+from runrecord.model import (
+    ErrorObject,
+    EvidencePointer,
+    InputRef,
+    NodeRef,
+    OrchestratorInfo,
+    OutputRef,
+    RunRecord,
+    SkipReason,
+    WarningObject,
+)
+from runrecord.recorder import (
+    RegistryArg,
+    is_recorded,
+    mark_recorded,
+    recorded_error,
+    resolve_registry,
+)
+from runrecord.registry import Registry
+from runrecord.taxonomy import (
+    RUN_STAGE,
+    ErrorType,
+    EvidenceKind,
+    ReasonCode,
+    Severity,
+    SkipUnit,
+    StageStatus,
+    Status,
+    WarningType,
+)
+
+__all__ = ["OutputWriter", "Run", "Stage", "run"]
+
+
+def run(
+    entrypoint: str,
+    *,
+    registry: RegistryArg = None,
+    run_id: str | None = None,
+    command: str | Sequence[str] | None = None,
+    config: Mapping[str, object] | None = None,
+    orchestrator: OrchestratorInfo | None = None,
+    extensions: Mapping[str, JsonValue] | None = None,
+) -> Run:
+    """Start recording one run of ``entrypoint``; use the result as a context manager.
+
+    Entering the block opens the run (its header is written to the store); leaving it
+    finalizes the run and promotes its record — also when the block raises, in which case
+    the exception is recorded (``runtime_error`` with its class, the trace as an evidence
+    file) and re-raised. If the process dies inside the block, ``runrecord recover``
+    writes the record later.
+
+    Args:
+        entrypoint: Stable entrypoint id, e.g. ``sales.daily``.
+        registry: The project registry, its path, or None to discover it.
+        run_id: The run id; a fresh one by default.
+        command: The command as executed; this process's command line by default.
+        config: The effective configuration; only its fingerprint is recorded.
+        orchestrator: The orchestrator's identifiers, for adapters.
+        extensions: Extra data for the record.
+
+    Returns:
+        The run, not yet open.
+
+    Raises:
+        UnsafeNameError: ``entrypoint`` or ``run_id`` is not filename-safe.
+        ConfigError: No valid registry.
+    """
+    reg = resolve_registry(registry)
+    check_name(entrypoint, what="entrypoint id")
+    if run_id is not None:
+        check_name(run_id)
+    return Run(
+        entrypoint,
+        registry=reg,
+        run_id=run_id,
+        command=command,
+        config=config,
+        orchestrator=orchestrator,
+        extensions=extensions,
+    )
+
+
+class Run:
+    """One run being recorded. Create it with :func:`runrecord.run`.
+
+    Attributes:
+        entrypoint: The entrypoint id.
+        registry: The project registry.
+        run_id: The run id (set when the block is entered).
+        result: What finalization promoted (after the block).
+    """
+
+    def __init__(
+        self,
+        entrypoint: str,
+        *,
+        registry: Registry,
+        run_id: str | None,
+        command: str | Sequence[str] | None,
+        config: Mapping[str, object] | None,
+        orchestrator: OrchestratorInfo | None,
+        extensions: Mapping[str, JsonValue] | None,
+    ) -> None:
+        self.entrypoint = entrypoint
+        self.registry = registry
+        self.run_id = run_id or ""
+        self.result: FinalizeResult | None = None
+        self._opener = functools.partial(
+            recorder.open_run,
+            entrypoint,
+            registry=registry,
+            run_id=run_id,
+            command=command,
+            config=config,
+            orchestrator=orchestrator,
+            extensions=extensions,
+        )
+        self._open = False
+        self._stages: list[str] = []  # the open stage blocks, innermost last
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        self.run_id = self._opener()
+        self._open = True
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._open = False
+        if exc is not None and not is_recorded(exc) and not _clean_exit(exc):
+            try:
+                error = recorder.error_from_exception(
+                    exc, stage=RUN_STAGE, run_id=self.run_id, registry=self.registry
+                )
+                recorder.write_note(self.run_id, registry=self.registry, errors=[error])
+                mark_recorded(exc)
+            except RunRecordError as failure:  # keep the user's exception the one raised
+                _note(exc, f"could not record the exception: {failure}")
+        try:
+            self.result = finalize_run(self.run_id, registry=self.registry)
+        except RunRecordError as failure:
+            if exc is None:
+                raise
+            _note(
+                exc,
+                f"the run record could not be written ({failure}); its fragments are kept "
+                "and `runrecord recover` writes it later",
+            )
+
+    @property
+    def record(self) -> RunRecord:
+        """The promoted record (after the block)."""
+        if self.result is None:
+            raise RuntimeError("the run is not finalized yet: read .record after the block")
+        return self.result.record
+
+    @property
+    def record_path(self) -> Path:
+        """The promoted record's file (after the block)."""
+        if self.result is None:
+            raise RuntimeError("the run is not finalized yet: read .record_path after the block")
+        return self.result.path
+
+    def _where(self, stage: str | None) -> str:
+        """The stage a piece belongs to: the one named, else the innermost open stage."""
+        if stage is not None:
+            return stage
+        return self._stages[-1] if self._stages else RUN_STAGE
+
+    def _require_open(self) -> None:
+        if not self._open:
+            raise ConfigError(
+                "the run is not open",
+                hint="use it inside its block: with runrecord.run(...) as run: ...",
+            )
+
+    # --- pieces --------------------------------------------------------------------
+
+    def stage(self, name: str, *, node: NodeRef | None = None) -> Stage:
+        """Record one stage: use the result as a context manager around the stage's work.
+
+        Raises:
+            ConfigError: ``name`` is not in the registry's stage set.
+        """
+        self._require_open()
+        recorder._check_stage(self.registry, name)
+        return Stage(self, name, node)
+
+    def skip_stage(self, name: str, reason: ReasonCode | str, *, note: str | None = None) -> None:
+        """Record that a stage did not run, and why (a skip reason code)."""
+        self._require_open()
+        recorder.write_stage(
+            self.run_id,
+            name,
+            registry=self.registry,
+            status=StageStatus.SKIPPED,
+            skip_reasons=[
+                SkipReason(code=ReasonCode(reason), count=1, what=SkipUnit.STAGE, note=note)
+            ],
+        )
+
+    def input(
+        self,
+        name: str,
+        path: str | os.PathLike[str],
+        *,
+        artifact_family: str,
+        manifest_path: str | os.PathLike[str] | None = None,
+        required: bool = True,
+        fallbacks: Iterable[str | os.PathLike[str]] = (),
+        accept_schema_versions: Collection[str] | None = None,
+        stage: str | None = None,
+    ) -> InputRef:
+        """Resolve and record an input; see :func:`runrecord.resolve_input`.
+
+        Raises:
+            InputMissingError: A required input is missing (outside a no-input mode).
+            ManifestError: Its manifest is missing or invalid.
+            IntegrityError: Its data does not match its manifest.
+            SchemaMismatchError: Its schema version is not accepted.
+        """
+        self._require_open()
+        return recorder.resolve_input(
+            self.run_id,
+            name,
+            path,
+            artifact_family=artifact_family,
+            registry=self.registry,
+            manifest_path=manifest_path,
+            required=required,
+            fallbacks=fallbacks,
+            accept_schema_versions=accept_schema_versions,
+            stage=self._where(stage),
+        )
+
+    def output(
+        self,
+        name: str,
+        path: str | os.PathLike[str],
+        *,
+        artifact_family: str,
+        schema_version: str,
+        required: bool | None = None,
+        algorithm: str | None = None,
+    ) -> OutputWriter:
+        """Write an output through the staged → promoted path; use it as a context manager.
+
+        Inside the block, write the data to ``writer.path`` (a staging path beside the
+        final one) and set ``writer.record_count``. Leaving the block hashes the data,
+        writes the manifest ``<path>.manifest.json`` and promotes the data to ``path``
+        (create-exclusive). If the block raises, nothing is promoted and the staged data is
+        removed; for an optional output the run can still end ``partial_success``.
+
+        Args:
+            name: Logical output name.
+            path: The final path (file or directory).
+            artifact_family: The output's artifact family.
+            schema_version: The schema version emitted.
+            required: Whether the run must produce it; by default unless the registry lists
+                it in ``optional_outputs``.
+            algorithm: ``blake3`` (default) or ``sha256``.
+        """
+        self._require_open()
+        check_name(artifact_family, what="artifact family")
+        return OutputWriter(
+            self, name, Path(path).absolute(), artifact_family, schema_version, required, algorithm
+        )
+
+    def gate(
+        self,
+        upstream: str,
+        *,
+        allowed: Collection[Status | str] = DEFAULT_ALLOWED,
+        stage: str | None = None,
+    ) -> Verdict:
+        """Refuse to go on when an upstream record does not allow it (stop the line).
+
+        Returns:
+            The passing verdict.
+
+        Raises:
+            UpstreamError: The upstream record is missing, invalid or not allowed; this
+                run's record says ``upstream_error``.
+        """
+        self._require_open()
+        verdict = check_upstream(upstream, registry=self.registry, allowed=allowed)
+        if verdict.passed:
+            return verdict
+        refusal = UpstreamError(
+            f"upstream {upstream!r} blocks this run: {verdict.reason}",
+            hint=f"fix and rerun the upstream entrypoint {upstream!r}, then rerun this one",
+        )
+        evidence = (
+            [EvidencePointer(kind=EvidenceKind.FILE, path=str(verdict.path))]
+            if verdict.path
+            else []
+        )
+        error = self._error(
+            ErrorType.UPSTREAM_ERROR,
+            refusal.message,
+            stage=stage,
+            details={
+                "upstream": upstream,
+                "upstream_run_id": verdict.run_id,
+                "upstream_status": verdict.status.value if verdict.status else None,
+            },
+            remediation_hint=refusal.remediation_hint,
+            severity=Severity.FATAL,
+            evidence=evidence,
+        )
+        mark_recorded(refusal, error)
+        raise refusal
+
+    def error(
+        self,
+        type: ErrorType | str,
+        message: str,
+        *,
+        stage: str | None = None,
+        details: Mapping[str, JsonValue] | None = None,
+        remediation_hint: str | None = None,
+        severity: Severity | str = Severity.ERROR,
+        evidence: Iterable[EvidencePointer] = (),
+    ) -> None:
+        """Record an error without raising: the run will end as ``error``.
+
+        ``stage`` defaults to the innermost open stage block, else ``run``.
+        """
+        self._error(
+            type,
+            message,
+            stage=stage,
+            details=details,
+            remediation_hint=remediation_hint,
+            severity=severity,
+            evidence=evidence,
+        )
+
+    def _error(
+        self,
+        type: ErrorType | str,
+        message: str,
+        *,
+        stage: str | None,
+        details: Mapping[str, JsonValue] | None,
+        remediation_hint: str | None,
+        severity: Severity | str,
+        evidence: Iterable[EvidencePointer],
+    ) -> ErrorObject:
+        self._require_open()
+        error = recorder.error_object(
+            type,
+            message,
+            stage=self._where(stage),
+            details=details,
+            remediation_hint=remediation_hint,
+            severity=severity,
+            evidence=evidence,
+        )
+        recorder.write_note(self.run_id, registry=self.registry, errors=[error])
+        return error
+
+    def warn(
+        self,
+        type: WarningType | str,
+        message: str,
+        *,
+        stage: str | None = None,
+        details: Mapping[str, JsonValue] | None = None,
+        evidence: Iterable[EvidencePointer] = (),
+    ) -> None:
+        """Record a warning (it does not stop the line); ``stage`` as for :meth:`error`."""
+        self._require_open()
+        recorder.write_note(
+            self.run_id,
+            registry=self.registry,
+            warnings=[
+                recorder.warning_object(
+                    type, message, stage=self._where(stage), details=details, evidence=evidence
+                )
+            ],
+        )
+
+    def count(self, *, skip_reason: ReasonCode | str | None = None, **counters: int) -> None:
+        """Add run-level counters (outside any stage); see :meth:`Stage.count`."""
+        self._require_open()
+        values, reasons = _counts(counters, skip_reason, None)
+        recorder.write_note(
+            self.run_id, registry=self.registry, counters=values, skip_reasons=reasons
+        )
+
+
+def _note(exc: BaseException, text: str) -> None:
+    """Attach what went wrong in runrecord to the user's exception, which stays the one raised."""
+    exc.add_note(f"runrecord: {text}")
+
+
+def _clean_exit(exc: BaseException) -> bool:
+    return isinstance(exc, SystemExit) and exc.code in (None, 0)
+
+
+def _counts(
+    counters: Mapping[str, int], skip_reason: ReasonCode | str | None, note: str | None
+) -> tuple[dict[str, int], list[SkipReason]]:
+    values = recorder._counters(counters)
+    reasons = []
+    for unit in (SkipUnit.FILES, SkipUnit.RECORDS):
+        skipped = values.get(f"{unit}_skipped", 0)
+        if not skipped:
+            continue
+        if skip_reason is None:
+            raise CountersError(
+                f"{skipped} {unit} counted as skipped without a reason code",
+                hint=f"pass skip_reason='duplicate' (or another code), or use "
+                f"stage.skip({skipped}, reason, what='{unit}')",
+            )
+        reasons.append(
+            SkipReason(code=ReasonCode(skip_reason), count=skipped, what=unit, note=note)
+        )
+    return values, reasons
+
+
+class Stage:
+    """One stage being recorded; create it with :meth:`Run.stage`.
+
+    Use it as a context manager: leaving the block writes the stage's fragment. An
+    exception escaping the block is recorded as the stage's error and re-raised.
+    """
+
+    def __init__(self, run: Run, name: str, node: NodeRef | None) -> None:
+        self.run = run
+        self.name = name
+        self.node = node
+        self._counters: dict[str, int] = {}
+        self._skips: list[SkipReason] = []
+        self._errors: list[ErrorObject] = []
+        self._warnings: list[WarningObject] = []
+        self._evidence: list[EvidencePointer] = []
+        self._started: datetime | None = None
+
+    def __enter__(self) -> Self:
+        self._started = datetime.now(UTC)
+        self.run._stages.append(self.name)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.run._stages.pop()
+        failed = exc is not None and not _clean_exit(exc)
+        # A failure already recorded (an input refused, the gate) is listed, not repeated.
+        known = recorded_error(exc) if exc is not None else None
+        refs = [known[0]] if known is not None and known[1] == self.name else []
+        try:
+            recorder.write_stage(
+                self.run.run_id,
+                self.name,
+                registry=self.run.registry,
+                status=StageStatus.ERROR if failed else StageStatus.SUCCESS,
+                counters=self._counters,
+                started_at=self._started,
+                skip_reasons=self._skips,
+                warnings=self._warnings,
+                errors=self._errors,
+                evidence=self._evidence,
+                node=self.node,
+                exception=exc if failed and exc is not None and not is_recorded(exc) else None,
+                error_refs=refs,
+            )
+        except RunRecordError as failure:
+            if exc is None:
+                raise
+            _note(exc, f"could not record stage {self.name!r}: {failure}")
+        if exc is not None:
+            mark_recorded(exc)
+
+    def count(self, *, skip_reason: ReasonCode | str | None = None, **counters: int) -> None:
+        """Add to the stage's counters.
+
+        Args:
+            skip_reason: Reason code for the ``files_skipped``/``records_skipped`` counted
+                in this call (required when they are non-zero).
+            **counters: Counter increments: the required counters (but ``errors_count``
+                and ``warnings_count``, which are derived) and any snake_case extra
+                counters.
+
+        Raises:
+            CountersError: A negative or non-integer count, a derived counter, or skipped
+                items without a reason code.
+        """
+        values, reasons = _counts(counters, skip_reason, None)
+        for name, value in values.items():
+            self._counters[name] = self._counters.get(name, 0) + value
+        self._skips += reasons
+
+    def skip(
+        self, n: int, reason: ReasonCode | str, what: str = "records", note: str | None = None
+    ) -> None:
+        """Count ``n`` records (or files) skipped for ``reason``.
+
+        Skipping records is normal processing (duplicates, filtered rows): it lowers
+        nothing, but every skipped item needs its reason code.
+        """
+        unit = SkipUnit(what)
+        if unit is SkipUnit.STAGE:
+            raise CountersError(
+                "use run.skip_stage(name, reason) to record a stage that did not run",
+                hint="stage.skip counts skipped records or files",
+            )
+        values, reasons = _counts({f"{unit}_skipped": n}, reason, note)
+        for name, value in values.items():
+            self._counters[name] = self._counters.get(name, 0) + value
+        self._skips += reasons
+
+    def warn(
+        self,
+        type: WarningType | str,
+        message: str,
+        *,
+        details: Mapping[str, JsonValue] | None = None,
+        evidence: Iterable[EvidencePointer] = (),
+    ) -> None:
+        """Record a warning of this stage."""
+        self._warnings.append(
+            recorder.warning_object(
+                type, message, stage=self.name, details=details, evidence=evidence
+            )
+        )
+
+    def error(
+        self,
+        type: ErrorType | str,
+        message: str,
+        *,
+        details: Mapping[str, JsonValue] | None = None,
+        remediation_hint: str | None = None,
+        severity: Severity | str = Severity.ERROR,
+        evidence: Iterable[EvidencePointer] = (),
+    ) -> None:
+        """Record an error of this stage without raising; the stage and the run end in error."""
+        self._errors.append(
+            recorder.error_object(
+                type,
+                message,
+                stage=self.name,
+                details=details,
+                remediation_hint=remediation_hint,
+                severity=severity,
+                evidence=evidence,
+            )
+        )
+
+    def evidence(
+        self,
+        kind: EvidenceKind | str,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        ref: str | None = None,
+        note: str | None = None,
+    ) -> None:
+        """Point at durable evidence of this stage (a log file, a report, a URL)."""
+        self._evidence.append(
+            EvidencePointer(
+                kind=EvidenceKind(kind),
+                path=str(Path(path).absolute()) if path is not None else None,
+                ref=ref,
+                note=note,
+            )
+        )
+
+
+class OutputWriter:
+    """An output on its way from staged to promoted. Create it with :meth:`Run.output`.
+
+    Attributes:
+        path: Where to write the data inside the block (the staged path).
+        final_path: Where the data is promoted to.
+        record_count: Set it to the number of records written (0 for a valid empty
+            output).
+        ref: The recorded output reference (after the block).
+    """
+
+    def __init__(  # noqa: PLR0917 - built by Run.output only
+        self,
+        run: Run,
+        name: str,
+        final_path: Path,
+        artifact_family: str,
+        schema_version: str,
+        required: bool | None,
+        algorithm: str | None,
+    ) -> None:
+        self.run = run
+        self.name = name
+        self.final_path = final_path
+        self.path = final_path.with_name(
+            f".{final_path.name}.staged-{run.run_id[-24:]}-{secrets.token_hex(3)}"
+        )
+        self.artifact_family = artifact_family
+        self.schema_version = schema_version
+        self.required = required
+        self.algorithm = algorithm
+        self.record_count: int | None = None
+        self.ref: OutputRef | None = None
+
+    def __enter__(self) -> Self:
+        self.final_path.parent.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is not None:
+            _remove(self.path)
+            try:
+                self.ref = recorder.output_not_written(
+                    self.run.run_id,
+                    self.name,
+                    self.final_path,
+                    artifact_family=self.artifact_family,
+                    schema_version=self.schema_version,
+                    registry=self.run.registry,
+                    required=self.required,
+                    why=f"{type(exc).__name__} while writing it",
+                )
+            except RunRecordError as failure:
+                _note(exc, f"could not record output {self.name!r}: {failure}")
+            return
+        self.ref = recorder.promote_output(
+            self.run.run_id,
+            self.name,
+            self.path,
+            self.final_path,
+            artifact_family=self.artifact_family,
+            schema_version=self.schema_version,
+            registry=self.run.registry,
+            required=self.required,
+            record_count=self.record_count,
+            algorithm=self.algorithm or DEFAULT_ALGORITHM,
+        )
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)

@@ -1,0 +1,1045 @@
+"""The write path for runs whose pieces happen in different processes.
+
+An orchestrator runs tasks in other processes, often on other machines, and the process
+that opens a run is not the one that ends it. Each piece therefore goes to the store as its
+own immutable fragment, and all state lives there, never in memory:
+
+1. :func:`open_run` writes the run header (idempotent with ``exist_ok=True``);
+2. :func:`write_stage`, :func:`resolve_input`, :func:`promote_output`,
+   :func:`write_output` and :func:`write_note` each write one fragment;
+3. :func:`runrecord.finalize_run` assembles and promotes the record.
+
+The in-process API (:func:`runrecord.run`) is the same path in one process. Every string
+is redacted before it is written; every name is checked before a byte is written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shlex
+import sys
+import traceback
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import BaseModel, JsonValue
+
+from runrecord import hashing
+from runrecord._fs import rename_noreplace
+from runrecord.environment import capture_environment, secret_values
+from runrecord.errors import (
+    ConfigError,
+    CountersError,
+    InputMissingError,
+    IntegrityError,
+    ManifestError,
+    PromotionError,
+    RecordExistsError,
+    ResourceError,
+    RunNotFoundError,
+    RunRecordError,
+    SchemaMismatchError,
+)
+from runrecord.fragments import Fragment, RunHeader, StagePart, Writer
+from runrecord.ids import check_name, stable_id
+from runrecord.manifest import (
+    Manifest,
+    build_manifest,
+    manifest_path_for,
+    read_manifest,
+    verify,
+    write_manifest,
+)
+from runrecord.model import (
+    COUNTER_NAMES,
+    Entrypoint,
+    ErrorObject,
+    EvidencePointer,
+    ExceptionInfo,
+    InputRef,
+    NodeRef,
+    OrchestratorInfo,
+    OutputRef,
+    Project,
+    SkipReason,
+    WarningObject,
+)
+from runrecord.redact import redact, redact_text
+from runrecord.registry import Registry, load_registry
+from runrecord.store import Store
+from runrecord.taxonomy import (
+    RUN_STAGE,
+    ErrorType,
+    EvidenceKind,
+    PromotionStatus,
+    ReasonCode,
+    Resolution,
+    Severity,
+    SkipUnit,
+    StageStatus,
+    WarningType,
+)
+
+__all__ = [
+    "RegistryArg",
+    "error_from_exception",
+    "error_object",
+    "new_run_id",
+    "open_run",
+    "promote_output",
+    "resolve_input",
+    "resolve_registry",
+    "warning_object",
+    "write_note",
+    "write_output",
+    "write_stage",
+]
+
+RegistryArg = Registry | str | os.PathLike[str] | None
+"""A registry, the path of a registry file, or None to discover it."""
+
+MAX_MESSAGE = 1024
+MAX_TRACE = 64 * 1024
+_DERIVED_COUNTERS = frozenset({"errors_count", "warnings_count"})
+_EXCEPTION_TYPES: tuple[tuple[type[BaseException], ErrorType], ...] = (
+    (TimeoutError, ErrorType.TIMEOUT),
+    (KeyboardInterrupt, ErrorType.CANCELLED),
+    (MemoryError, ErrorType.RESOURCE_ERROR),
+)
+
+
+def resolve_registry(registry: RegistryArg) -> Registry:
+    """Return ``registry`` itself, or load it from a path, or discover it.
+
+    Raises:
+        ConfigError: No registry found, or it is invalid.
+    """
+    if isinstance(registry, Registry):
+        return registry
+    return load_registry(registry)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _dump(model: BaseModel) -> bytes:
+    """Serialize a fragment with every string redacted."""
+    data = redact(model.model_dump(mode="json"), extra=secret_values())
+    type(model).model_validate(data)  # redaction must leave it valid
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _short(text: str) -> str:
+    text = text.strip() or "(no message)"
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
+
+
+def new_run_id(entrypoint_id: str, now: datetime | None = None) -> str:
+    """Make a fresh, filename-safe run id: ``<entrypoint>-<UTC time>-<random>``.
+
+    Examples:
+        >>> from datetime import datetime, UTC
+        >>> new_run_id("sales.daily", datetime(2026, 11, 26, 6, 0, 2, tzinfo=UTC))[:29]
+        'sales.daily-20261126T060002Z-'
+    """
+    stamp = (now or _now()).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{entrypoint_id[:100]}-{stamp}-{secrets.token_hex(5)}"
+
+
+def _check_stage(registry: Registry, stage: str) -> str:
+    check_name(stage, what="stage name")
+    if stage != RUN_STAGE and stage not in registry.stages:
+        raise ConfigError(
+            f"stage {stage!r} is not in the registry's stages {list(registry.stages)}",
+            hint=f"add {stage!r} to stages, or use one of the declared stages",
+            path=str(registry.source) if registry.source else None,
+            key="stages",
+        )
+    return stage
+
+
+def _store(registry: Registry) -> Store:
+    return Store(registry.record_dir)
+
+
+def _writable(store: Store, run_id: str) -> None:
+    """Refuse fragments for a run that is not open, or already finalized."""
+    check_name(run_id)
+    if store.has_record(run_id):
+        raise RecordExistsError(
+            f"run {run_id} is already finalized",
+            hint="a finalized run takes no more fragments; start a new run",
+        )
+    if not store.is_open(run_id):
+        raise RunNotFoundError(
+            f"no open run {run_id} in {store.root}",
+            hint="open it first with runrecord.open_run(...), with the same registry",
+        )
+
+
+# --- open ----------------------------------------------------------------------------
+
+
+def open_run(
+    entrypoint: str,
+    *,
+    registry: RegistryArg = None,
+    run_id: str | None = None,
+    command: str | Sequence[str] | None = None,
+    config: Mapping[str, object] | None = None,
+    orchestrator: OrchestratorInfo | None = None,
+    extensions: Mapping[str, JsonValue] | None = None,
+    entrypoint_name: str | None = None,
+    detached: bool = False,
+    exist_ok: bool = False,
+) -> str:
+    """Open a run: write its header to the store's staging area.
+
+    Args:
+        entrypoint: Stable entrypoint id (``sales.daily``), filename-safe.
+        registry: The project registry, its path, or None to discover it.
+        run_id: The run id; a fresh one (:func:`new_run_id`) by default. Adapters derive
+            it from the orchestrator's run id so that every process finds the same run.
+        command: The command as executed (redacted before it is written); the current
+            process's command line by default.
+        config: The effective configuration; only its fingerprint is stored.
+        orchestrator: The orchestrator's identifiers for the ``orchestrator`` block.
+        extensions: Extra data for the record's ``extensions``.
+        entrypoint_name: Human-readable name of the entrypoint.
+        detached: True when the run spans processes (its opener may exit while the run
+            goes on): ``recover`` then judges it by the age of its newest fragment rather
+            than by the opener's pid.
+        exist_ok: Return quietly when the run is already open (every process of an
+            orchestrator's run may call this; the first one writes the header).
+
+    Returns:
+        The run id.
+
+    Raises:
+        UnsafeNameError: The entrypoint or run id is not filename-safe (nothing written).
+        RecordExistsError: The run is already finalized, or already open and not
+            ``exist_ok``.
+        ConfigError: No valid registry.
+        ResourceError: The store is not writable.
+    """
+    reg = resolve_registry(registry)
+    check_name(entrypoint, what="entrypoint id")
+    if run_id is not None:
+        check_name(run_id)
+    store = _store(reg)
+    attempts = 1 if run_id is not None else 3
+    for _ in range(attempts):
+        rid = run_id or new_run_id(entrypoint)
+        if store.has_record(rid):
+            raise RecordExistsError(
+                f"run {rid} is already finalized at {store.record_path(rid)}",
+                hint="records are never overwritten; use a new run id",
+            )
+        if exist_ok and store.read_header(rid) is not None:
+            return rid
+        if command is None:
+            command = sys.argv
+        shown = command if isinstance(command, str) else shlex.join(command)
+        header = RunHeader(
+            run_id=rid,
+            created_at=_now(),
+            project=Project(project_id=reg.project_id, project_name=reg.project_name),
+            entrypoint=Entrypoint(
+                entrypoint_id=entrypoint,
+                entrypoint_name=entrypoint_name,
+                command=redact_text(shown, extra=secret_values()) or None,
+            ),
+            environment=capture_environment(root=reg.root, registry=reg, config=config),
+            orchestrator=orchestrator,
+            extensions=dict(extensions or {}),
+            writer=Writer.current(),
+            detached=detached,
+            registry=reg.model_dump(mode="json"),
+            registry_root=str(reg.root),
+        )
+        if store.write_header(rid, _dump(header)):
+            return rid
+        if exist_ok:
+            return rid
+        if run_id is not None:
+            raise RecordExistsError(
+                f"run {rid} is already open",
+                hint="pass exist_ok=True to join an open run, or use a new run id",
+            )
+    raise RecordExistsError(  # pragma: no cover - three random ids collided
+        f"could not find a free run id for {entrypoint}", hint="retry"
+    )
+
+
+# --- error and warning objects -------------------------------------------------------
+
+
+def error_object(
+    type: ErrorType | str,
+    message: str,
+    *,
+    stage: str = RUN_STAGE,
+    details: Mapping[str, JsonValue] | None = None,
+    remediation_hint: str | None = None,
+    severity: Severity | str = Severity.ERROR,
+    evidence: Iterable[EvidencePointer] = (),
+    exception: ExceptionInfo | None = None,
+    key: str | Mapping[str, object] | None = None,
+) -> ErrorObject:
+    """Build an error object with a stable id and the current time.
+
+    Args:
+        type: Error taxonomy value.
+        message: Short human-readable summary (redacted when written).
+        stage: Stage where the error occurred; ``run`` for the run as a whole.
+        details: Structured payload, safe to store.
+        remediation_hint: What to do; the error type's typical remediation by default.
+        severity: ``error`` or ``fatal``.
+        evidence: Pointers to durable evidence.
+        exception: The exception's class (and trace), if one was raised.
+        key: What identifies this failure for its stable id; the message by default
+            (digits ignored).
+
+    Returns:
+        The error object.
+
+    Examples:
+        >>> e = error_object("input_missing", "input 'orders' is missing", stage="extract")
+        >>> e.error_id.startswith("E-input_missing-"), e.remediation_hint[:5]
+        (True, 'Check')
+    """
+    kind = ErrorType(type)
+    return ErrorObject(
+        error_id=stable_id("E", kind.value, stage, key if key is not None else message),
+        type=kind,
+        stage=stage,
+        message=_short(message),
+        details=dict(details) if details is not None else None,
+        exception=exception,
+        evidence=list(evidence),
+        remediation_hint=remediation_hint or kind.remediation,
+        severity=Severity(severity),
+        recorded_at=_now(),
+    )
+
+
+def warning_object(
+    type: WarningType | str,
+    message: str,
+    *,
+    stage: str = RUN_STAGE,
+    details: Mapping[str, JsonValue] | None = None,
+    evidence: Iterable[EvidencePointer] = (),
+    key: str | Mapping[str, object] | None = None,
+) -> WarningObject:
+    """Build a warning object with a stable id and the current time.
+
+    Examples:
+        >>> w = warning_object("records_skipped", "12 duplicates", stage="transform")
+        >>> w.warning_id.startswith("W-records_skipped-")
+        True
+    """
+    kind = WarningType(type)
+    return WarningObject(
+        warning_id=stable_id("W", kind.value, stage, key if key is not None else message),
+        type=kind,
+        stage=stage,
+        message=_short(message),
+        details=dict(details) if details is not None else None,
+        evidence=list(evidence),
+        recorded_at=_now(),
+    )
+
+
+def _exception_class(exc: BaseException) -> str:
+    cls = type(exc)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def error_from_exception(
+    exc: BaseException,
+    *,
+    stage: str = RUN_STAGE,
+    run_id: str | None = None,
+    registry: RegistryArg = None,
+    details: Mapping[str, JsonValue] | None = None,
+) -> ErrorObject:
+    """Turn an exception into an error object, its trace stored as an evidence file.
+
+    A :class:`~runrecord.RunRecordError` keeps its own taxonomy value and hint;
+    ``TimeoutError`` is ``timeout``, ``KeyboardInterrupt`` ``cancelled``, ``MemoryError``
+    ``resource_error``; anything else is ``runtime_error``. The message is the exception
+    class and text, redacted and bounded; the traceback (redacted, at most 64 KiB) goes to
+    ``.evidence/<run_id>/`` when ``run_id`` is given, never inline.
+
+    Args:
+        exc: The exception.
+        stage: The stage it escaped from.
+        run_id: The run whose evidence directory takes the trace.
+        registry: The registry locating the store (with ``run_id``).
+        details: Extra structured details.
+
+    Returns:
+        The error object.
+    """
+    kind = next((t for cls, t in _EXCEPTION_TYPES if isinstance(exc, cls)), ErrorType.RUNTIME_ERROR)
+    hint = None
+    if isinstance(exc, RunRecordError):
+        kind, hint = exc.error_type, exc.remediation_hint
+        text = exc.message
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    cls = _exception_class(exc)
+    error = error_object(
+        kind,
+        text,
+        stage=stage,
+        details=details,
+        remediation_hint=hint,
+        exception=ExceptionInfo(class_=cls, trace=None),
+        key=f"{cls}: {text}",
+    )
+    if run_id is None:
+        return error
+    trace = "".join(traceback.format_exception(exc))
+    if len(trace) > MAX_TRACE:
+        trace = "… (truncated)\n" + trace[-MAX_TRACE:]
+    store = _store(resolve_registry(registry))
+    path = store.write_evidence(
+        run_id,
+        f"{error.error_id}-{secrets.token_hex(3)}.trace.txt",
+        redact_text(trace, extra=secret_values()).encode(),
+    )
+    pointer = EvidencePointer(kind=EvidenceKind.LOG, path=str(path), note="traceback")
+    return error.model_copy(update={"evidence": [*error.evidence, pointer]})
+
+
+# --- fragments -----------------------------------------------------------------------
+
+
+def _write(store: Store, run_id: str, fragment: Fragment) -> Path:
+    return store.write_fragment(run_id, fragment.kind, _dump(fragment))
+
+
+def _counters(values: Mapping[str, object] | None) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for name, value in (values or {}).items():
+        if name in _DERIVED_COUNTERS:
+            raise CountersError(
+                f"{name} is derived from the errors and warnings recorded; do not set it",
+                hint="record errors and warnings instead of counting them",
+            )
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise CountersError(
+                f"counter {name} must be a non-negative integer, not {value!r}",
+                hint="count whole items; a count cannot be negative",
+            )
+        if name not in COUNTER_NAMES and not (
+            name.isascii() and name[:1].islower() and name.replace("_", "").isalnum()
+        ):
+            raise CountersError(
+                f"extra counter name {name!r} is not snake_case",
+                hint="name extra counters like rows_upserted",
+            )
+        out[name] = value
+    return out
+
+
+def _reconcile_skips(counters: dict[str, int], reasons: Sequence[SkipReason]) -> None:
+    for unit in (SkipUnit.FILES, SkipUnit.RECORDS):
+        explained = sum(r.count for r in reasons if r.what is unit)
+        counted = counters.get(f"{unit}_skipped")
+        if counted is None:
+            if explained:
+                counters[f"{unit}_skipped"] = explained
+        elif counted != explained:
+            raise CountersError(
+                f"{counted} {unit} skipped but skip reasons account for {explained}",
+                hint="give every skipped item a reason code: Stage.skip(n, reason) or "
+                f"skip_reasons=[SkipReason(code=..., count=..., what='{unit}')]",
+            )
+
+
+def write_stage(
+    run_id: str,
+    stage: str,
+    *,
+    registry: RegistryArg = None,
+    status: StageStatus | str = StageStatus.SUCCESS,
+    counters: Mapping[str, int] | None = None,
+    started_at: datetime | None = None,
+    completed_at: datetime | None = None,
+    skip_reasons: Iterable[SkipReason] = (),
+    reason: ReasonCode | str | None = None,
+    warnings: Iterable[WarningObject] = (),
+    errors: Iterable[ErrorObject] = (),
+    evidence: Iterable[EvidencePointer] = (),
+    node: NodeRef | None = None,
+    exception: BaseException | None = None,
+    error_refs: Iterable[str] = (),
+) -> Path:
+    """Write one stage attempt of an open run as a fragment.
+
+    Any process may call this; the fragment has a unique name, so concurrent writers
+    never contend.
+
+    Args:
+        run_id: The open run.
+        stage: A stage of the registry's stage set.
+        registry: The project registry, its path, or None to discover it.
+        status: ``success``, ``skipped`` or ``error``; a stage with errors is ``error``.
+        counters: Stage counters (``errors_count``/``warnings_count`` are derived).
+            Skipped counts need skip reasons that account for them.
+        started_at: When the stage started; now by default (None for a skipped stage).
+        completed_at: When it ended; now by default (None for a skipped stage).
+        skip_reasons: Reason codes for skipped files or records.
+        reason: For a skipped stage, why (e.g. ``upstream_failed``).
+        warnings: Warning objects of this stage.
+        errors: Error objects of this stage.
+        evidence: Evidence pointers of this stage.
+        node: The orchestrator node (task/op/asset and attempt) this stage came from.
+        exception: An exception that ended the stage; recorded as an error with its trace.
+        error_refs: Ids of error objects already recorded in this run (by an input or
+            output of this stage) that ended the stage; the stage lists them.
+
+    Returns:
+        The fragment's path.
+
+    Raises:
+        ConfigError: Unknown stage.
+        CountersError: Invalid counters, or skipped counts without reasons.
+        RunNotFoundError: The run is not open.
+        RecordExistsError: The run is already finalized.
+    """
+    reg = resolve_registry(registry)
+    _check_stage(reg, stage)
+    store = _store(reg)
+    _writable(store, run_id)
+    state = StageStatus(status)
+    reasons = list(skip_reasons)
+    if state is StageStatus.SKIPPED and not any(r.what is SkipUnit.STAGE for r in reasons):
+        if reason is None:
+            raise CountersError(
+                f"skipped stage {stage!r} needs a reason code",
+                hint="pass reason='upstream_failed' (or another skip reason code)",
+            )
+        reasons.append(SkipReason(code=ReasonCode(reason), count=1, what=SkipUnit.STAGE))
+    values = _counters(counters)
+    _reconcile_skips(values, reasons)
+    errs, refs = list(errors), list(error_refs)
+    if exception is not None:
+        errs.append(error_from_exception(exception, stage=stage, run_id=run_id, registry=reg))
+    if errs or refs:
+        state = StageStatus.ERROR
+    if state is StageStatus.ERROR and not errs and not refs:
+        errs.append(
+            error_object(
+                ErrorType.RUNTIME_ERROR,
+                f"stage {stage} ended in error",
+                stage=stage,
+                remediation_hint="read the stage's logs in the orchestrator",
+            )
+        )
+    now = _now()
+    if state is not StageStatus.SKIPPED:
+        completed_at = completed_at or now
+        started_at = started_at or completed_at
+    part = StagePart(
+        stage=stage,
+        started_at=started_at,
+        completed_at=completed_at,
+        status=state,
+        counters=values,
+        skip_reasons=reasons,
+        evidence=list(evidence),
+        node=node,
+        error_refs=refs,
+    )
+    fragment = Fragment(
+        kind="stage",
+        written_at=now,
+        writer=Writer.current(),
+        stage=part,
+        errors=[e.model_copy(update={"stage": stage}) for e in errs],
+        warnings=[w.model_copy(update={"stage": stage}) for w in warnings],
+    )
+    return _write(store, run_id, fragment)
+
+
+def write_note(
+    run_id: str,
+    *,
+    registry: RegistryArg = None,
+    errors: Iterable[ErrorObject] = (),
+    warnings: Iterable[WarningObject] = (),
+    counters: Mapping[str, int] | None = None,
+    skip_reasons: Iterable[SkipReason] = (),
+) -> Path:
+    """Write run-level errors, warnings, counters or skip reasons of an open run.
+
+    Returns:
+        The fragment's path.
+    """
+    reg = resolve_registry(registry)
+    store = _store(reg)
+    _writable(store, run_id)
+    errs, warns = list(errors), list(warnings)
+    for stage in (*(e.stage for e in errs), *(w.stage for w in warns)):
+        _check_stage(reg, stage)
+    fragment = Fragment(
+        kind="note",
+        written_at=_now(),
+        writer=Writer.current(),
+        errors=errs,
+        warnings=warns,
+        counters=_counters(counters),
+        skip_reasons=list(skip_reasons),
+    )
+    return _write(store, run_id, fragment)
+
+
+def write_output(
+    run_id: str,
+    output: OutputRef,
+    *,
+    registry: RegistryArg = None,
+    errors: Iterable[ErrorObject] = (),
+    warnings: Iterable[WarningObject] = (),
+) -> Path:
+    """Record an output reference as it is (for adapters that promote data themselves).
+
+    Returns:
+        The fragment's path.
+    """
+    reg = resolve_registry(registry)
+    store = _store(reg)
+    _writable(store, run_id)
+    fragment = Fragment(
+        kind="output",
+        written_at=_now(),
+        writer=Writer.current(),
+        output=output,
+        errors=list(errors),
+        warnings=list(warnings),
+    )
+    return _write(store, run_id, fragment)
+
+
+def _write_input(
+    store: Store,
+    run_id: str,
+    ref: InputRef,
+    errors: Sequence[ErrorObject] = (),
+    warnings: Sequence[WarningObject] = (),
+) -> None:
+    fragment = Fragment(
+        kind="input",
+        written_at=_now(),
+        writer=Writer.current(),
+        input=ref,
+        errors=list(errors),
+        warnings=list(warnings),
+    )
+    _write(store, run_id, fragment)
+
+
+# --- inputs --------------------------------------------------------------------------
+
+
+def resolve_input(
+    run_id: str,
+    name: str,
+    path: str | os.PathLike[str],
+    *,
+    artifact_family: str,
+    registry: RegistryArg = None,
+    manifest_path: str | os.PathLike[str] | None = None,
+    required: bool = True,
+    fallbacks: Iterable[str | os.PathLike[str]] = (),
+    accept_schema_versions: Collection[str] | None = None,
+    stage: str = RUN_STAGE,
+) -> InputRef:
+    """Resolve an input: find it, read its manifest, verify its hash, and record it.
+
+    The input is recorded whatever happens (``present``, ``substituted`` or ``missing``),
+    before any refusal is raised, so that a failed run still says what it tried to read.
+
+    Args:
+        run_id: The open run.
+        name: Logical name of the input ("orders bus daily").
+        path: The data file or directory.
+        artifact_family: The input's artifact family.
+        registry: The project registry, its path, or None to discover it.
+        manifest_path: The manifest; ``<path>.manifest.json`` by default.
+        required: Whether the run needs this input.
+        fallbacks: Other paths to use, in order, when ``path`` is missing (resolution
+            ``substituted``, with an ``input_substituted`` warning).
+        accept_schema_versions: Schema versions this code reads; another version is a
+            ``schema_mismatch``.
+        stage: The stage resolving the input (for errors and warnings).
+
+    Returns:
+        The recorded input reference. For a required input missing under the entrypoint's
+        declared no-input mode it has ``resolution == "missing"`` and
+        ``reason == "no_input_mode"``: the run can then end as ``empty_success``.
+
+    Raises:
+        InputMissingError: A required input is missing (and no no-input mode applies).
+        ManifestError: The data is there but its manifest is missing or invalid.
+        IntegrityError: The data's hash differs from its manifest's.
+        SchemaMismatchError: The manifest's schema version is not accepted.
+    """
+    reg = resolve_registry(registry)
+    store = _store(reg)
+    _writable(store, run_id)
+    _check_stage(reg, stage)
+    check_name(artifact_family, what="artifact family")
+    wanted = Path(path).absolute()
+    found = next((p for p in (wanted, *map(Path, fallbacks)) if p.exists()), None)
+    base: dict[str, object] = {"name": name, "artifact_family": artifact_family}
+    if found is None:
+        header = RunHeader.model_validate_json(store.read_header(run_id) or b"")
+        no_input = header.entrypoint.entrypoint_id in reg.no_input_entrypoints
+        return _missing_input(
+            store, run_id, base, wanted, required=required, no_input=no_input, stage=stage
+        )
+    found = found.absolute()
+    substituted = found != wanted
+    if manifest_path is not None and not substituted:
+        mpath = Path(manifest_path).absolute()
+    else:
+        mpath = manifest_path_for(found)
+    warnings = []
+    if substituted:
+        warnings.append(
+            warning_object(
+                WarningType.INPUT_SUBSTITUTED,
+                f"input {name!r} substituted: {found} used for missing {wanted}",
+                stage=stage,
+                details={"input": name, "declared": str(wanted), "used": str(found)},
+            )
+        )
+    manifest: Manifest | None = None
+    refusal: RunRecordError | None = None
+    try:
+        manifest = read_manifest(mpath)
+        verify(found, manifest)
+        if accept_schema_versions is not None and (
+            manifest.schema_version not in accept_schema_versions
+        ):
+            refusal = SchemaMismatchError(
+                f"input {name!r} has schema version {manifest.schema_version}; this code "
+                f"reads {sorted(accept_schema_versions)}",
+                hint="upgrade this code or pin the producer to a supported schema version",
+            )
+    except (ManifestError, IntegrityError) as exc:
+        refusal = exc
+    ref = InputRef.model_validate(
+        {
+            **base,
+            "path": str(found),
+            "required": required,
+            "resolution": Resolution.SUBSTITUTED if substituted else Resolution.PRESENT,
+            "manifest_path": str(mpath),
+            # As the manifest declares it; without a manifest, what the data hashes to.
+            "data_hash": manifest.data_hash if manifest else hashing.hash_path(found),
+            "schema_version": manifest.schema_version if manifest else None,
+            "producing_run_id": manifest.producing_run_id if manifest else None,
+        }
+    )
+    if refusal is None:
+        _write_input(store, run_id, ref, warnings=warnings)
+        return ref
+    _record_refusal(
+        store,
+        run_id,
+        ref,
+        refusal,
+        stage=stage,
+        details={"input": name, "path": str(found)},
+        warnings=warnings,
+    )
+    raise refusal
+
+
+def _missing_input(
+    store: Store,
+    run_id: str,
+    base: Mapping[str, object],
+    wanted: Path,
+    *,
+    required: bool,
+    no_input: bool,
+    stage: str,
+) -> InputRef:
+    name = str(base["name"])
+    ref = InputRef.model_validate(
+        {
+            **base,
+            "path": str(wanted),
+            "manifest_path": None,
+            "data_hash": None,
+            "schema_version": None,
+            "required": required,
+            "resolution": Resolution.MISSING,
+            "reason": ReasonCode.NO_INPUT_MODE if required and no_input else None,
+        }
+    )
+    details: dict[str, JsonValue] = {"input": name, "path": str(wanted)}
+    if not required:
+        warning = warning_object(
+            WarningType.OPTIONAL_INPUT_MISSING,
+            f"optional input {name!r} is missing",
+            stage=stage,
+            details=details,
+        )
+        _write_input(store, run_id, ref, warnings=[warning])
+        return ref
+    if no_input:
+        _write_input(store, run_id, ref)
+        return ref
+    refusal = InputMissingError(
+        f"required input {name!r} is missing at {wanted}",
+        hint="check that the upstream run succeeded and wrote to this path, then rerun",
+    )
+    _record_refusal(store, run_id, ref, refusal, stage=stage, details=details)
+    raise refusal
+
+
+def _record_refusal(
+    store: Store,
+    run_id: str,
+    ref: InputRef,
+    refusal: RunRecordError,
+    *,
+    stage: str,
+    details: Mapping[str, JsonValue],
+    warnings: Sequence[WarningObject] = (),
+) -> None:
+    error = error_object(
+        refusal.error_type,
+        refusal.message,
+        stage=stage,
+        details=details,
+        remediation_hint=refusal.remediation_hint,
+        severity=Severity.FATAL,
+        evidence=[EvidencePointer(kind=EvidenceKind.MANIFEST, path=ref.manifest_path)]
+        if ref.manifest_path
+        else [],
+    )
+    _write_input(store, run_id, ref, errors=[error], warnings=warnings)
+    mark_recorded(refusal, error)
+
+
+def mark_recorded(exc: BaseException, error: ErrorObject | None = None) -> None:
+    """Mark an exception as recorded, so that enclosing blocks do not record it again.
+
+    Args:
+        exc: The exception.
+        error: The error object recorded for it, so that the stage it escapes from can
+            list that error instead of a new one.
+    """
+    exc.__runrecord_recorded__ = (error.error_id, error.stage) if error else True  # type: ignore[attr-defined]
+
+
+def is_recorded(exc: BaseException) -> bool:
+    """Whether :func:`mark_recorded` was called on ``exc``."""
+    return bool(getattr(exc, "__runrecord_recorded__", False))
+
+
+def recorded_error(exc: BaseException) -> tuple[str, str] | None:
+    """The id and stage of the error recorded for ``exc``, if :func:`mark_recorded` named one."""
+    value = getattr(exc, "__runrecord_recorded__", None)
+    return value if isinstance(value, tuple) else None
+
+
+# --- outputs -------------------------------------------------------------------------
+
+
+def promote_output(
+    run_id: str,
+    name: str,
+    staged_path: str | os.PathLike[str],
+    final_path: str | os.PathLike[str],
+    *,
+    artifact_family: str,
+    schema_version: str,
+    registry: RegistryArg = None,
+    required: bool | None = None,
+    record_count: int | None = None,
+    algorithm: str = hashing.DEFAULT_ALGORITHM,
+) -> OutputRef:
+    """Promote staged output data: hash it, write its manifest, move it into place.
+
+    The manifest is written before the data moves, so promoted data is never without its
+    manifest. Both moves are create-exclusive: an existing output is never overwritten.
+
+    Args:
+        run_id: The open run.
+        name: Logical output name; outputs the registry declares optional may fail
+            without failing the run.
+        staged_path: Where the data was written (file or directory).
+        final_path: Where it is promoted to.
+        artifact_family: The output's artifact family.
+        schema_version: The schema version emitted.
+        registry: The project registry, its path, or None to discover it.
+        required: Whether the run must produce it; by default, unless the registry lists
+            it in ``optional_outputs``.
+        record_count: Records in the output (0 makes a valid empty output).
+        algorithm: ``blake3`` or ``sha256``.
+
+    Returns:
+        The recorded output reference (``promoted``, or ``staged`` when promotion failed,
+        or ``not_written`` when nothing was staged).
+
+    Raises:
+        PromotionError: The data or its manifest could not be promoted (the data is kept
+            at ``staged_path``; the record says ``staged`` and ``promotion_failed``).
+    """
+    reg = resolve_registry(registry)
+    store = _store(reg)
+    _writable(store, run_id)
+    check_name(artifact_family, what="artifact family")
+    staged, final = Path(staged_path).absolute(), Path(final_path).absolute()
+    needed = required if required is not None else name not in reg.optional_outputs
+    base = {
+        "name": name,
+        "artifact_family": artifact_family,
+        "path": str(final),
+        "schema_version": schema_version,
+        "required": needed,
+        "record_count": record_count,
+    }
+    if not staged.exists():
+        return _not_written(store, run_id, base, f"output {name!r} was not written")
+    manifest = build_manifest(
+        staged,
+        artifact_family=artifact_family,
+        schema_version=schema_version,
+        record_count=record_count,
+        producing_run_id=run_id,
+        algorithm=algorithm,
+        name=final.name,
+    )
+    mpath = manifest_path_for(final)
+    try:
+        if final.exists() or mpath.exists():
+            raise PromotionError(
+                f"output {name!r} already exists at {final}",
+                hint="promoted outputs are never overwritten; write to a new path "
+                "(e.g. one per run or partition)",
+            )
+        write_manifest(manifest, mpath)
+        try:
+            rename_noreplace(staged, final)
+        except OSError as exc:
+            mpath.chmod(0o644)
+            mpath.unlink()
+            raise PromotionError(
+                f"cannot promote output {name!r} to {final}: {exc}",
+                hint="check the target directory; the data is kept at its staged path",
+            ) from exc
+    except (PromotionError, ResourceError) as exc:
+        error = error_object(
+            ErrorType.PROMOTION_FAILED,
+            exc.message,
+            details={"output": name, "staged_path": str(staged)},
+            remediation_hint=exc.remediation_hint,
+        )
+        ref = OutputRef.model_validate(
+            {
+                **base,
+                "manifest_path": str(mpath),
+                "data_hash": manifest.data_hash,
+                "promotion_status": PromotionStatus.STAGED,
+                "reason": None if needed else ReasonCode.OPTIONAL_FAILED,
+            }
+        )
+        write_output(
+            run_id,
+            ref,
+            registry=reg,
+            errors=[error] if needed else [],
+            warnings=[] if needed else [_optional_missing(name, exc.message)],
+        )
+        mark_recorded(exc, error if needed else None)
+        raise
+    ref = OutputRef.model_validate(
+        {
+            **base,
+            "manifest_path": str(mpath),
+            "data_hash": manifest.data_hash,
+            "promotion_status": PromotionStatus.PROMOTED,
+        }
+    )
+    write_output(run_id, ref, registry=reg)
+    return ref
+
+
+def _optional_missing(name: str, why: str) -> WarningObject:
+    return warning_object(
+        WarningType.OPTIONAL_OUTPUT_MISSING,
+        f"optional output {name!r} not promoted: {why}",
+        details={"output": name},
+        key=f"optional output {name} not promoted",
+    )
+
+
+def _not_written(
+    store: Store,
+    run_id: str,
+    base: Mapping[str, object],
+    why: str,
+    reason: ReasonCode | None = None,
+) -> OutputRef:
+    needed = bool(base["required"])
+    ref = OutputRef.model_validate(
+        {
+            **base,
+            "manifest_path": None,
+            "data_hash": None,
+            "promotion_status": PromotionStatus.NOT_WRITTEN,
+            "reason": None if needed else (reason or ReasonCode.OPTIONAL_FAILED),
+        }
+    )
+    fragment = Fragment(
+        kind="output",
+        written_at=_now(),
+        writer=Writer.current(),
+        output=ref,
+        warnings=[] if needed else [_optional_missing(str(base["name"]), why)],
+    )
+    _write(store, run_id, fragment)
+    return ref
+
+
+def output_not_written(
+    run_id: str,
+    name: str,
+    final_path: str | os.PathLike[str],
+    *,
+    artifact_family: str,
+    schema_version: str,
+    registry: RegistryArg = None,
+    required: bool | None = None,
+    why: str = "not written",
+    reason: ReasonCode | str | None = None,
+) -> OutputRef:
+    """Record that a declared output was not written (with a reason when optional)."""
+    reg = resolve_registry(registry)
+    store = _store(reg)
+    _writable(store, run_id)
+    check_name(artifact_family, what="artifact family")
+    base = {
+        "name": name,
+        "artifact_family": artifact_family,
+        "path": str(Path(final_path).absolute()),
+        "schema_version": schema_version,
+        "required": required if required is not None else name not in reg.optional_outputs,
+        "record_count": None,
+    }
+    return _not_written(store, run_id, base, why, ReasonCode(reason) if reason else None)

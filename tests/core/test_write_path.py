@@ -1,0 +1,349 @@
+"""The write path with real processes: crashes, concurrent writers, immutability, safety."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import runrecord
+from runrecord import Registry
+
+STAGES = ["extract", "transform", "load"]
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Registry:
+    """A registry written to a file, so that child processes can load it too."""
+    path = tmp_path / "runrecord.toml"
+    path.write_text(
+        'project_id = "acme"\nproject_name = "Acme"\nrun_record_dir = "records"\n'
+        f"stages = {json.dumps(STAGES)}\n"
+    )
+    return runrecord.load_registry(path)
+
+
+def _python(code: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def _records(registry: Registry) -> list[Path]:
+    return runrecord.Store(registry.record_dir).record_paths()
+
+
+def _all_files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()]
+
+
+# --- in-process runs -------------------------------------------------------------------
+
+
+def test_a_successful_run_leaves_one_valid_read_only_record(registry: Registry) -> None:
+    with runrecord.run("acme.daily", registry=registry, command="acme --day 1") as run:
+        with run.stage("extract") as stage:
+            stage.count(records_seen=5, records_processed=4)
+            stage.skip(1, "duplicate")
+    records = _records(registry)
+    assert records == [run.record_path]
+    assert runrecord.validate_record(run.record_path, registry=registry).valid
+    assert stat.S_IMODE(run.record_path.stat().st_mode) & 0o222 == 0
+    assert run.record.status == "success"
+    assert run.record.counters.records_skipped == 1
+    store = runrecord.Store(registry.record_dir)
+    assert store.staged_run_ids() == []
+    pointer = store.read_latest("acme.daily")
+    assert pointer is not None
+    assert pointer.run_id == run.run_id
+
+
+def test_an_exception_is_recorded_with_its_trace_as_evidence_and_reraised(
+    registry: Registry,
+) -> None:
+    with pytest.raises(KeyError, match="currency"):
+        with runrecord.run("acme.daily", registry=registry) as run:
+            raise KeyError("currency")
+    record = runrecord.read_record(run.record_path)
+    assert record.status == "error"
+    (error,) = record.errors
+    assert error.type == "runtime_error"
+    assert error.exception is not None
+    assert error.exception.class_ == "builtins.KeyError"
+    assert error.exception.trace is None  # the trace is an evidence file, not inline
+    trace = Path(error.evidence[0].path or "")
+    assert "KeyError: 'currency'" in trace.read_text()
+    assert trace.is_relative_to(registry.record_dir)
+
+
+def test_a_failing_stage_is_recorded_once(registry: Registry) -> None:
+    with pytest.raises(ZeroDivisionError):
+        with runrecord.run("acme.daily", registry=registry) as run:
+            with run.stage("extract"):
+                pass
+            with run.stage("transform"):
+                _ = 1 / 0
+    record = run.record
+    assert [(s.stage, s.status) for s in record.stages] == [
+        ("extract", "success"),
+        ("transform", "error"),
+    ]
+    assert [e.type for e in record.errors] == ["runtime_error"]
+    assert record.stages[1].errors == [record.errors[0].error_id]
+
+
+def test_interrupt_is_recorded_as_cancelled(registry: Registry) -> None:
+    with pytest.raises(KeyboardInterrupt):
+        with runrecord.run("acme.daily", registry=registry) as run:
+            raise KeyboardInterrupt
+    assert [e.type for e in run.record.errors] == ["cancelled"]
+
+
+def test_unknown_stage_and_bad_counters_are_refused_before_anything_is_written(
+    registry: Registry,
+) -> None:
+    with runrecord.run("acme.daily", registry=registry) as run:
+        with pytest.raises(runrecord.ConfigError, match="not in the registry's stages"):
+            run.stage("publish")
+        with run.stage("extract") as stage:
+            with pytest.raises(runrecord.CountersError):
+                stage.count(records_seen=-1)
+            with pytest.raises(runrecord.CountersError):
+                stage.count(records_skipped=3)  # no reason code
+            with pytest.raises(runrecord.CountersError):
+                stage.count(errors_count=1)  # derived
+            with pytest.raises(runrecord.CountersError):
+                stage.count(records_seen=True)
+            stage.count(records_seen=3, records_skipped=3, skip_reason="filtered")
+    assert run.record.status == "success"
+    assert run.record.stages[0].skip_reasons[0].code == "filtered"
+
+
+# --- processes -------------------------------------------------------------------------
+
+_OPEN = """
+import sys, runrecord
+run_id = runrecord.open_run("acme.daily", registry=sys.argv[1], run_id=sys.argv[2],
+                            detached=True, exist_ok=True)
+runrecord.write_stage(run_id, sys.argv[3], registry=sys.argv[1],
+                      counters={"records_seen": 2, "records_processed": 2})
+print(run_id)
+"""
+
+
+def test_stages_written_by_two_processes_are_finalized_by_a_third(registry: Registry) -> None:
+    run_id = runrecord.new_run_id("acme.daily")
+    source = str(registry.source)
+    children = [_python(_OPEN, source, run_id, stage) for stage in ("extract", "transform")]
+    for child in children:
+        out, err = child.communicate(timeout=120)
+        assert child.returncode == 0, err
+        assert out.strip() == run_id
+    finalizer = _python(
+        "import sys, runrecord; print(runrecord.finalize_run(sys.argv[2], registry=sys.argv[1])"
+        ".record.status)",
+        source,
+        run_id,
+    )
+    out, err = finalizer.communicate(timeout=120)
+    assert finalizer.returncode == 0, err
+    assert out.strip() == "success"
+    record = runrecord.read_record(runrecord.Store(registry.record_dir).record_path(run_id))
+    assert sorted(s.stage for s in record.stages) == ["extract", "transform"]
+    assert record.counters.records_seen == 4
+    assert record.orchestrator is None
+
+
+_KILLED = """
+import sys, time, runrecord
+with runrecord.run("acme.daily", registry=sys.argv[1]) as run:
+    with run.stage("extract") as stage:
+        stage.count(records_seen=7, records_processed=7)
+    print(run.run_id, flush=True)
+    time.sleep(300)
+"""
+
+
+def test_a_sigkilled_run_is_recovered_into_exactly_one_crashed_record(
+    registry: Registry,
+) -> None:
+    child = _python(_KILLED, str(registry.source))
+    assert child.stdout is not None
+    run_id = child.stdout.readline().strip()
+    assert run_id, child.stderr.read() if child.stderr else ""
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=60)
+    child.stdout.close()
+    if child.stderr:
+        child.stderr.close()
+    assert _records(registry) == []  # nothing finalized it
+
+    outcomes = runrecord.recover(registry=registry)
+    assert [(o.run_id, o.outcome) for o in outcomes] == [(run_id, "recovered")]
+    (path,) = _records(registry)
+    record = runrecord.read_record(path, registry=registry)
+    assert record.status == "error"
+    assert record.completed_at is None
+    assert [e.type for e in record.errors] == ["crashed"]
+    assert [s.stage for s in record.stages] == ["extract"]
+    assert record.counters.records_seen == 7
+
+    again = runrecord.recover(registry=registry)
+    assert again == []
+    assert _records(registry) == [path]
+
+
+def test_recover_leaves_live_runs_alone(registry: Registry) -> None:
+    with runrecord.run("acme.daily", registry=registry) as run:
+        with run.stage("extract"):
+            pass
+        outcomes = runrecord.recover(registry=registry)
+        assert [(o.run_id, o.outcome) for o in outcomes] == [(run.run_id, "live")]
+        assert _records(registry) == []
+    assert run.record.status == "success"
+
+
+# --- immutability ----------------------------------------------------------------------
+
+
+def test_a_second_promotion_is_refused_and_the_first_record_is_unchanged(
+    registry: Registry,
+) -> None:
+    with runrecord.run("acme.daily", registry=registry) as run:
+        pass
+    original = run.record_path.read_bytes()
+    store = runrecord.Store(registry.record_dir)
+    with pytest.raises(runrecord.RecordExistsError):
+        store.promote(run.run_id, b"{}")
+    with pytest.raises(runrecord.RecordExistsError):
+        runrecord.open_run("acme.daily", registry=registry, run_id=run.run_id)
+    with pytest.raises(runrecord.RecordExistsError):
+        runrecord.write_stage(run.run_id, "extract", registry=registry)
+    with pytest.raises(runrecord.RecordExistsError):
+        runrecord.finalize_run(run.run_id, registry=registry)
+    assert runrecord.finalize_run(run.run_id, registry=registry, exist_ok=True).created is False
+    assert run.record_path.read_bytes() == original
+
+
+def test_latest_pointer_never_moves_back(registry: Registry) -> None:
+    older = runrecord.open_run("acme.daily", registry=registry, command="x")
+    with runrecord.run("acme.daily", registry=registry) as newer:
+        pass
+    runrecord.finalize_run(older, registry=registry)
+    pointer = runrecord.Store(registry.record_dir).read_latest("acme.daily")
+    assert pointer is not None
+    assert pointer.run_id == newer.run_id
+    verdict = runrecord.check_upstream("acme.daily", registry=registry)
+    assert verdict.run_id == newer.run_id
+
+
+# --- safety ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "run_id", ["../x", "/abs", "", "r" * 300, "a\x00b", ".hidden", "a/b", "line\nbreak"]
+)
+def test_hostile_run_ids_are_refused_with_nothing_written(
+    registry: Registry, tmp_path: Path, run_id: str
+) -> None:
+    before = sorted(tmp_path.rglob("*"))
+    with pytest.raises(runrecord.UnsafeNameError):
+        runrecord.open_run("acme.daily", registry=registry, run_id=run_id)
+    with pytest.raises(runrecord.UnsafeNameError):
+        with runrecord.run("acme.daily", registry=registry, run_id=run_id):
+            pass
+    with pytest.raises(runrecord.UnsafeNameError):
+        runrecord.open_run(run_id, registry=registry)
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_planted_secrets_are_absent_from_every_written_byte(
+    registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ACME_WAREHOUSE_PASSWORD", "env-secret-8c1f")
+    out = tmp_path / "out.txt"
+    with pytest.raises(RuntimeError):
+        with runrecord.run(
+            "acme.daily",
+            registry=registry,
+            command="acme --token cmd-secret-77aa --day 1",
+            config={"warehouse": {"password": "config-secret-42", "host": "db"}},
+        ) as run:
+            with run.stage("extract") as stage:
+                stage.warn("records_skipped", "login with api_key=warn-secret-19 failed")
+                stage.evidence("log", tmp_path / "x.log", note="token: note-secret-31")
+            with run.output("out", out, artifact_family="report", schema_version="1") as w:
+                w.path.write_text("data")
+            raise RuntimeError(
+                "connect failed: password=exc-secret-5d via postgresql://etl:url-secret-9@db "
+                "using env-secret-8c1f"
+            )
+    secrets = [
+        "env-secret-8c1f",
+        "cmd-secret-77aa",
+        "config-secret-42",
+        "warn-secret-19",
+        "note-secret-31",
+        "exc-secret-5d",
+        "url-secret-9",
+    ]
+    written = [*_all_files(registry.record_dir), *tmp_path.glob("out.txt*")]
+    assert run.record_path in written
+    for path in written:
+        data = path.read_bytes()
+        for secret in secrets:
+            assert secret.encode() not in data, (path, secret)
+    assert runrecord.validate_record(run.record_path).valid
+
+
+def _set_writable(path: Path, writable: bool) -> None:
+    if os.geteuid() == 0:  # root ignores permission bits, not the immutable attribute
+        subprocess.run(["chattr", "-i" if writable else "+i", str(path)], check=True)
+    else:
+        path.chmod(0o700 if writable else 0o500)
+
+
+def test_an_unwritable_store_is_a_resource_error_that_keeps_fragments(
+    registry: Registry,
+) -> None:
+    with pytest.raises(runrecord.ResourceError, match="cannot promote") as caught:
+        with runrecord.run("acme.daily", registry=registry) as run:
+            with run.stage("extract"):
+                pass
+            _set_writable(registry.record_dir, False)
+    try:
+        assert "recover" in caught.value.remediation_hint
+        assert _records(registry) == []
+        assert runrecord.Store(registry.record_dir).is_open(run.run_id)
+    finally:
+        _set_writable(registry.record_dir, True)
+    result = runrecord.finalize_run(run.run_id, registry=registry)
+    assert result.record.status == "success"
+    assert [s.stage for s in result.record.stages] == ["extract"]
+
+
+def test_the_demo_writes_its_four_records(tmp_path: Path) -> None:
+    from runrecord.demo import run_demo
+
+    records = run_demo(tmp_path / "demo")
+    assert [r.status for r in records] == ["success", "error", "error", "error"]
+    assert records[1].errors[0].type == "runtime_error"
+    assert records[2].errors[0].type == "upstream_error"
+    assert records[3].errors[0].type == "crashed"
+    assert records[3].completed_at is None
+    paths = runrecord.Store(tmp_path / "demo" / "artifacts" / "run_records").record_paths()
+    assert len(paths) == 4
+    assert all(runrecord.validate_record(p).valid for p in paths)
+    with pytest.raises(runrecord.ConfigError, match="not empty"):
+        run_demo(tmp_path / "demo")
