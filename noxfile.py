@@ -1,4 +1,5 @@
-"""Every check of the project. `nox` runs them all (the README's test command).
+"""Every check of the project. `nox` runs them all (the README's test command);
+`nox -s demo` runs the demo (the README's first command).
 
 One venv per session, built with uv. The core session installs no orchestrator: a stray
 import of one in the core fails there. Orchestrator sessions (one per framework, each in
@@ -26,6 +27,14 @@ def core(session: nox.Session) -> None:
     session.install("./core", *_group("test"))
     session.run("pytest", "tests/core", *session.posargs)
     session.run("pytest", "--doctest-modules", "--pyargs", "runrecord", "-q")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The demo: a small real pipeline run four ways (`nox -s demo -- DIR` to keep it in DIR)."""
+    session.install("./core")
+    session.run("runrecord", "demo", *session.posargs)
+    session.log(f"the runrecord command of this session: {session.bin}/runrecord")
 
 
 @nox.session
