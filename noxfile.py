@@ -8,6 +8,9 @@ its own venv) arrive with their adapters.
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import nox
 
 nox.needs_version = ">=2025.2.9"
@@ -33,7 +36,12 @@ def core(session: nox.Session) -> None:
 def demo(session: nox.Session) -> None:
     """The demo: a small real pipeline run four ways (`nox -s demo -- DIR` to keep it in DIR)."""
     session.install("./core")
-    session.run("runrecord", "demo", *session.posargs)
+    if session.posargs:
+        directory = Path(session.posargs[0]).absolute()
+    else:
+        directory = Path(session.create_tmp()) / time.strftime("demo-%Y%m%dT%H%M%S")
+    session.run("runrecord", "demo", str(directory))
+    session.run("runrecord", "validate", str(directory / "artifacts" / "run_records"))
     session.log(f"the runrecord command of this session: {session.bin}/runrecord")
 
 

@@ -421,8 +421,12 @@ def error_from_exception(
 # --- fragments -----------------------------------------------------------------------
 
 
-def _write(store: Store, run_id: str, fragment: Fragment) -> Path:
-    return store.write_fragment(run_id, fragment.kind, _dump(fragment))
+def _write(store: Store, run_id: str, kind: str, **parts: object) -> Path:
+    """Write one fragment of ``kind`` holding ``parts``, stamped with time and writer."""
+    fragment = Fragment.model_validate(
+        {"kind": kind, "written_at": _now(), "writer": Writer.current(), **parts}
+    )
+    return store.write_fragment(run_id, kind, _dump(fragment))
 
 
 def _counters(values: Mapping[str, object] | None) -> dict[str, int]:
@@ -559,15 +563,14 @@ def write_stage(
         node=node,
         error_refs=refs,
     )
-    fragment = Fragment(
-        kind="stage",
-        written_at=now,
-        writer=Writer.current(),
+    return _write(
+        store,
+        run_id,
+        "stage",
         stage=part,
         errors=[e.model_copy(update={"stage": stage}) for e in errs],
         warnings=[w.model_copy(update={"stage": stage}) for w in warnings],
     )
-    return _write(store, run_id, fragment)
 
 
 def write_note(
@@ -590,16 +593,15 @@ def write_note(
     errs, warns = list(errors), list(warnings)
     for stage in (*(e.stage for e in errs), *(w.stage for w in warns)):
         _check_stage(reg, stage)
-    fragment = Fragment(
-        kind="note",
-        written_at=_now(),
-        writer=Writer.current(),
+    return _write(
+        store,
+        run_id,
+        "note",
         errors=errs,
         warnings=warns,
         counters=_counters(counters),
         skip_reasons=list(skip_reasons),
     )
-    return _write(store, run_id, fragment)
 
 
 def write_output(
@@ -618,15 +620,14 @@ def write_output(
     reg = resolve_registry(registry)
     store = _store(reg)
     _writable(store, run_id)
-    fragment = Fragment(
-        kind="output",
-        written_at=_now(),
-        writer=Writer.current(),
+    return _write(
+        store,
+        run_id,
+        "output",
         output=output,
         errors=list(errors),
         warnings=list(warnings),
     )
-    return _write(store, run_id, fragment)
 
 
 def _write_input(
@@ -636,15 +637,14 @@ def _write_input(
     errors: Sequence[ErrorObject] = (),
     warnings: Sequence[WarningObject] = (),
 ) -> None:
-    fragment = Fragment(
-        kind="input",
-        written_at=_now(),
-        writer=Writer.current(),
+    _write(
+        store,
+        run_id,
+        "input",
         input=ref,
         errors=list(errors),
         warnings=list(warnings),
     )
-    _write(store, run_id, fragment)
 
 
 # --- inputs --------------------------------------------------------------------------
@@ -1006,14 +1006,13 @@ def _not_written(
             "reason": None if needed else (reason or ReasonCode.OPTIONAL_FAILED),
         }
     )
-    fragment = Fragment(
-        kind="output",
-        written_at=_now(),
-        writer=Writer.current(),
+    _write(
+        store,
+        run_id,
+        "output",
         output=ref,
         warnings=[] if needed else [_optional_missing(str(base["name"]), why)],
     )
-    _write(store, run_id, fragment)
     return ref
 
 
