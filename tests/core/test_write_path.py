@@ -347,3 +347,34 @@ def test_the_demo_writes_its_four_records(tmp_path: Path) -> None:
     assert all(runrecord.validate_record(p).valid for p in paths)
     with pytest.raises(runrecord.ConfigError, match="not empty"):
         run_demo(tmp_path / "demo")
+
+
+def test_run_ids_derived_from_an_orchestrators_run_id_are_stable_and_safe() -> None:
+    airflow = "scheduled__2026-11-26T06:00:00+00:00"
+    run_id = runrecord.run_id_for("sales_daily", airflow)
+    assert run_id == runrecord.run_id_for("sales_daily", airflow)
+    assert runrecord.check_name(run_id) == run_id
+    assert run_id.startswith("sales_daily-scheduled__2026-11-26T06-00-00")
+    # ids that read the same once made safe stay distinct
+    assert runrecord.run_id_for("d", "a:b") != runrecord.run_id_for("d", "a+b")
+    for hostile in ["../../etc", "/abs", "x" * 10_000, "a\x00b", "", "\u2215slash"]:
+        derived = runrecord.run_id_for("d" * 120, hostile)
+        assert runrecord.check_name(derived) == derived
+    with pytest.raises(runrecord.UnsafeNameError):
+        runrecord.run_id_for("../dag", "x")
+
+
+def test_staged_stages_lists_what_an_open_run_recorded(registry: Registry) -> None:
+    run_id = runrecord.open_run("acme.daily", registry=registry, command="x", detached=True)
+    runrecord.write_stage(
+        run_id, "extract", registry=registry, node=runrecord.NodeRef(id="t1", attempt=1)
+    )
+    runrecord.write_stage(run_id, "load", registry=registry, exception=ValueError("boom"))
+    staged = runrecord.staged_stages(run_id, registry=registry)
+    assert [(s.stage, s.status, s.node.id if s.node else None) for s in staged] == [
+        ("extract", "success", "t1"),
+        ("load", "error", None),
+    ]
+    assert staged[1].counters.errors_count == 1
+    runrecord.finalize_run(run_id, registry=registry)
+    assert runrecord.staged_stages(run_id, registry=registry) == []

@@ -29,10 +29,10 @@ from runrecord.errors import (
     UnsafeNameError,
     UpstreamError,
 )
-from runrecord.finalize import FinalizeResult, finalize_run
+from runrecord.finalize import FinalizeResult, finalize_run, staged_stages
 from runrecord.gate import Verdict, check_upstream, latest_record
 from runrecord.hashing import hash_bytes, hash_file, hash_path
-from runrecord.ids import check_name, stable_id
+from runrecord.ids import check_name, run_id_for, stable_id
 from runrecord.inprocess import OutputWriter, Run, Stage, run
 from runrecord.manifest import (
     Manifest,
@@ -194,7 +194,9 @@ __all__ = [
     "redact_text",
     "resolve_input",
     "run",
+    "run_id_for",
     "stable_id",
+    "staged_stages",
     "validate_record",
     "verify",
     "warning_object",

@@ -56,7 +56,7 @@ from runrecord.taxonomy import (
 )
 from runrecord.validate import Problem, read_record, validate_record
 
-__all__ = ["FinalizeResult", "finalize_run"]
+__all__ = ["FinalizeResult", "finalize_run", "staged_stages"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +96,46 @@ def _read_fragments(store: Store, run_id: str) -> tuple[list[Fragment], list[Err
                 )
             )
     return fragments, errors
+
+
+def staged_stages(run_id: str, *, registry: RegistryArg = None) -> list[StageRecord]:
+    """The stage attempts an open run has recorded so far, in the order they were written.
+
+    Orchestrator finalizers use it to tell which nodes left no stage (a killed task) before
+    they write the missing ones and finalize. Error and warning lists hold ids.
+
+    Args:
+        run_id: The open run.
+        registry: The registry locating the store, its path, or None to discover it.
+
+    Returns:
+        The stages; empty when the run is not open (or already finalized).
+    """
+    store = _store(resolve_registry(registry))
+    fragments, _ = _read_fragments(store, check_name(run_id))
+    stages = []
+    for fragment in fragments:
+        part = fragment.stage
+        if part is None:
+            continue
+        counters = {**dict.fromkeys(COUNTER_NAMES, 0), **part.counters}
+        counters["errors_count"] = len(fragment.errors) + len(part.error_refs)
+        counters["warnings_count"] = len(fragment.warnings)
+        stages.append(
+            StageRecord(
+                stage=part.stage,
+                started_at=part.started_at,
+                completed_at=part.completed_at,
+                status=part.status,
+                counters=Counters.model_validate(counters),
+                warnings=[w.warning_id for w in fragment.warnings],
+                errors=[*(e.error_id for e in fragment.errors), *part.error_refs],
+                evidence=part.evidence,
+                node=part.node,
+                skip_reasons=part.skip_reasons,
+            )
+        )
+    return stages
 
 
 def _unique_ids(errors: list[ErrorObject], warnings: list[WarningObject]) -> None:

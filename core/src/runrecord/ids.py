@@ -20,6 +20,7 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "NAME_PATTERN",
     "check_name",
+    "run_id_for",
     "stable_id",
 ]
 
@@ -98,3 +99,39 @@ def stable_id(kind: str, type_: str, stage: str, key: str | Mapping[str, object]
         "\x1f".join((kind, type_, stage, canonical)).encode(), digest_size=6
     ).hexdigest()
     return f"{kind}-{type_}-{digest}"
+
+
+_UNSAFE_RE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def run_id_for(entrypoint: str, external_id: str) -> str:
+    """Derive a deterministic, filename-safe run id from an orchestrator's own run id.
+
+    Every process of one orchestrator run (task processes, callbacks, sensors) computes the
+    same run id, so they all write to the same run. Characters outside ``[A-Za-z0-9._-]``
+    (Airflow's ``:`` and ``+``, spaces, slashes) become ``-``, and a short hash of the
+    original keeps ids distinct that would otherwise read the same.
+
+    Args:
+        entrypoint: The entrypoint id (DAG id, job name, flow name), filename-safe.
+        external_id: The orchestrator's run id, any string.
+
+    Returns:
+        ``<entrypoint>-<readable external id>-<hash>``, at most 128 characters.
+
+    Raises:
+        UnsafeNameError: ``entrypoint`` is not filename-safe.
+
+    Examples:
+        >>> run_id_for("sales_daily", "scheduled__2026-11-26T06:00:00+00:00")
+        'sales_daily-scheduled__2026-11-26T06-00-00-00-00-09d0af84'
+    """
+    check_name(entrypoint, what="entrypoint id")
+    digest = hashlib.blake2b(external_id.encode(), digest_size=4).hexdigest()
+    readable = _UNSAFE_RE.sub("-", external_id).strip(".-")
+    room = MAX_NAME_LENGTH - len(entrypoint) - len(digest) - 2
+    parts = [entrypoint, readable[: max(room - 1, 0)].rstrip(".-"), digest]
+    run_id = "-".join(p for p in parts if p)
+    if len(run_id) > MAX_NAME_LENGTH:  # a very long entrypoint: keep its start and the hash
+        run_id = f"{entrypoint[: MAX_NAME_LENGTH - len(digest) - 1]}-{digest}"
+    return check_name(run_id)
