@@ -378,3 +378,29 @@ def test_staged_stages_lists_what_an_open_run_recorded(registry: Registry) -> No
     assert staged[1].counters.errors_count == 1
     runrecord.finalize_run(run_id, registry=registry)
     assert runrecord.staged_stages(run_id, registry=registry) == []
+
+
+@pytest.mark.parametrize("path", ["", "a\x00b", "out\nput.csv", "x" * 5000, "tab\there"])
+def test_hostile_data_paths_are_refused_before_the_file_system_is_touched(
+    registry: Registry, tmp_path: Path, path: str
+) -> None:
+    with runrecord.run("acme.daily", registry=registry) as run:
+        with pytest.raises(runrecord.UnsafeNameError):
+            run.output("out", path, artifact_family="report", schema_version="1")
+        with pytest.raises(runrecord.UnsafeNameError):
+            run.input("in", path, artifact_family="orders")
+        with pytest.raises(runrecord.UnsafeNameError):
+            run.input("in", tmp_path / "missing.csv", artifact_family="orders", fallbacks=[path])
+    assert run.record.status == "success"
+    assert run.record.inputs == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["records", "runrecord.toml"]
+
+
+def test_output_paths_are_normalized(registry: Registry, tmp_path: Path) -> None:
+    with runrecord.run("acme.daily", registry=registry) as run:
+        with run.output(
+            "out", tmp_path / "a" / ".." / "out.csv", artifact_family="report", schema_version="1"
+        ) as out:
+            out.path.write_text("x")
+    assert run.record.outputs[0].path == str(tmp_path / "out.csv")
+    assert (tmp_path / "out.csv").read_text() == "x"

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Mapping
+from pathlib import Path
 
 from runrecord.errors import UnsafeNameError
 
@@ -20,6 +22,7 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "NAME_PATTERN",
     "check_name",
+    "check_path",
     "run_id_for",
     "stable_id",
 ]
@@ -135,3 +138,44 @@ def run_id_for(entrypoint: str, external_id: str) -> str:
     if len(run_id) > MAX_NAME_LENGTH:  # a very long entrypoint: keep its start and the hash
         run_id = f"{entrypoint[: MAX_NAME_LENGTH - len(digest) - 1]}-{digest}"
     return check_name(run_id)
+
+
+MAX_PATH_LENGTH = 4096
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_path(value: str | os.PathLike[str], *, what: str = "path") -> Path:
+    """Return an input, output or manifest path as an absolute, normalized path, or refuse it.
+
+    Paths are the user's to choose (``..`` is resolved, not refused), but a path holding a
+    NUL byte, a newline or another control character, or longer than 4096 characters, is
+    refused before anything touches the file system.
+
+    Args:
+        value: The path.
+        what: What the path is, for the error message.
+
+    Returns:
+        The absolute path with ``.`` and ``..`` resolved (symbolic links are not followed).
+
+    Raises:
+        UnsafeNameError: The path is empty, too long or holds control characters.
+
+    Examples:
+        >>> check_path("/data/out/../orders.csv").as_posix()
+        '/data/orders.csv'
+    """
+    text = os.fspath(value) if isinstance(value, str | os.PathLike) else None
+    if (
+        not isinstance(text, str)
+        or not text
+        or len(text) > MAX_PATH_LENGTH
+        or (_CONTROL_RE.search(text))
+    ):
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+        raise UnsafeNameError(
+            f"{what} {shown} is not usable",
+            hint=f"give a non-empty path of at most {MAX_PATH_LENGTH} characters without "
+            "control characters (NUL, newline, ...)",
+        )
+    return Path(os.path.abspath(text))  # noqa: PTH100 - resolve() would follow links

@@ -36,7 +36,7 @@ from runrecord.errors import ConfigError, CountersError, RunRecordError, Upstrea
 from runrecord.finalize import FinalizeResult, finalize_run
 from runrecord.gate import DEFAULT_ALLOWED, Verdict, check_upstream
 from runrecord.hashing import DEFAULT_ALGORITHM
-from runrecord.ids import check_name
+from runrecord.ids import check_name, check_path
 from runrecord.model import (
     ErrorObject,
     EvidencePointer,
@@ -308,7 +308,13 @@ class Run:
         self._require_open()
         check_name(artifact_family, what="artifact family")
         return OutputWriter(
-            self, name, Path(path).absolute(), artifact_family, schema_version, required, algorithm
+            self,
+            name,
+            check_path(path, what="output path"),
+            artifact_family,
+            schema_version,
+            required,
+            algorithm,
         )
 
     def gate(

@@ -44,7 +44,7 @@ from runrecord.errors import (
     SchemaMismatchError,
 )
 from runrecord.fragments import Fragment, RunHeader, StagePart, Writer
-from runrecord.ids import check_name, stable_id
+from runrecord.ids import check_name, check_path, stable_id
 from runrecord.manifest import (
     Manifest,
     build_manifest,
@@ -698,8 +698,9 @@ def resolve_input(
     _writable(store, run_id)
     _check_stage(reg, stage)
     check_name(artifact_family, what="artifact family")
-    wanted = Path(path).absolute()
-    found = next((p for p in (wanted, *map(Path, fallbacks)) if p.exists()), None)
+    wanted = check_path(path, what="input path")
+    others = [check_path(p, what="fallback path") for p in fallbacks]
+    found = next((p for p in (wanted, *others) if p.exists()), None)
     base: dict[str, object] = {"name": name, "artifact_family": artifact_family}
     if found is None:
         header = RunHeader.model_validate_json(store.read_header(run_id) or b"")
@@ -707,10 +708,9 @@ def resolve_input(
         return _missing_input(
             store, run_id, base, wanted, required=required, no_input=no_input, stage=stage
         )
-    found = found.absolute()
     substituted = found != wanted
     if manifest_path is not None and not substituted:
-        mpath = Path(manifest_path).absolute()
+        mpath = check_path(manifest_path, what="manifest path")
     else:
         mpath = manifest_path_for(found)
     warnings = []
@@ -904,7 +904,8 @@ def promote_output(
     store = _store(reg)
     _writable(store, run_id)
     check_name(artifact_family, what="artifact family")
-    staged, final = Path(staged_path).absolute(), Path(final_path).absolute()
+    staged = check_path(staged_path, what="staged path")
+    final = check_path(final_path, what="output path")
     needed = required if required is not None else name not in reg.optional_outputs
     base = {
         "name": name,
@@ -1036,7 +1037,7 @@ def output_not_written(
     base = {
         "name": name,
         "artifact_family": artifact_family,
-        "path": str(Path(final_path).absolute()),
+        "path": str(check_path(final_path, what="output path")),
         "schema_version": schema_version,
         "required": required if required is not None else name not in reg.optional_outputs,
         "record_count": None,
