@@ -46,6 +46,13 @@ def demo(session: nox.Session) -> None:
 
 
 @nox.session
+def torture(session: nox.Session) -> None:
+    """The reliability suite; `nox -s torture -- --long` runs it at full size."""
+    session.install("./core", *_group("test"))
+    session.run("pytest", "tests/torture", *session.posargs)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff: lint and formatting."""
     session.install(*_group("lint"))

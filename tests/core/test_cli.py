@@ -185,6 +185,7 @@ def test_invalid_record_in_a_directory_is_reported_by_its_path(
 ) -> None:
     record = load_example(SUCCESS)
     wrong_warnings_count(record)
+    record["run_id"] = "bad"  # a record file is named after its run id
     file = write_record(tmp_path / "sub" / "bad.run_record.json", record)
     result = cli("validate", str(tmp_path))
     assert result.code == 1
@@ -239,6 +240,7 @@ def test_mix_of_valid_and_invalid(cli: Cli, tmp_path: Path, load_example: LoadEx
     shutil.copyfile(EXAMPLE_FILES[0], good)
     record = load_example(SUCCESS)
     wrong_warnings_count(record)
+    record["run_id"] = "bad"  # a record file is named after its run id
     bad = write_record(tmp_path / "bad.run_record.json", record)
     result = cli("validate", str(tmp_path))
     assert result.code == 1
@@ -401,6 +403,7 @@ def test_json_invalid(cli: Cli, tmp_path: Path, load_example: LoadExample) -> No
     shutil.copyfile(EXAMPLE_FILES[0], tmp_path / EXAMPLE_FILES[0].name)
     record = load_example(SUCCESS)
     wrong_warnings_count(record)
+    record["run_id"] = "bad"  # a record file is named after its run id
     bad = write_record(tmp_path / "bad.run_record.json", record)
     (tmp_path / "empty.run_record.json").write_bytes(b"")
     result = cli("validate", "--json", str(tmp_path))
@@ -603,6 +606,7 @@ def test_console_script_validates_examples(tmp_path: Path) -> None:
 def test_console_script_reports_problems(tmp_path: Path, load_example: LoadExample) -> None:
     record = load_example(SUCCESS)
     wrong_warnings_count(record)
+    record["run_id"] = "bad"  # a record file is named after its run id
     file = write_record(tmp_path / "bad.run_record.json", record)
     result = run(
         [console_script(), "validate", "--registry", str(EXAMPLE_REGISTRY), str(file)], tmp_path

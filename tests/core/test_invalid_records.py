@@ -365,6 +365,20 @@ def _cases() -> list[Case]:
             "/stages/2/completed_at",
         ),
         Case(
+            "completed-null-without-crash",
+            SUCCESS,
+            _set("/completed_at", None),
+            "timestamp.completed_null",
+            "/completed_at",
+        ),
+        Case(
+            "input-path-with-nul",
+            SUCCESS,
+            _set("/inputs/0/path", "/data/orders\x00.csv"),
+            "path.unsafe",
+            "/inputs/0/path",
+        ),
+        Case(
             "stages-out-of-order",
             SUCCESS,
             _swap_first_stages,
@@ -592,7 +606,7 @@ def test_there_are_at_least_thirty_distinct_invalid_records() -> None:
         for rule in RULES
         if not rule.startswith(("json.", "registry.", "validator."))
         and rule not in exercised
-        and rule != "schema.pattern"
+        and rule not in {"schema.pattern", "run_id.filename"}  # the latter: a file-only rule
     }
     assert not untested
 
@@ -679,6 +693,17 @@ def test_truncated_example_file_is_rejected(tmp_path: Any, examples_dir: Any) ->
     broken = tmp_path / "torn.run_record.json"
     broken.write_bytes(data[: len(data) // 2])
     assert [p.rule for p in validate_record(broken).problems] == ["json.syntax"]
+
+
+def test_a_record_file_is_named_after_its_run_id(tmp_path: Any, examples_dir: Any) -> None:
+    data = (examples_dir / f"{SUCCESS}.run_record.json").read_bytes()
+    (tmp_path / f"{SUCCESS}.run_record.json").write_bytes(data)
+    assert validate_record(tmp_path / f"{SUCCESS}.run_record.json").valid
+    renamed = tmp_path / "sales.daily-latest.run_record.json"
+    renamed.write_bytes(data)
+    report = validate_record(renamed)
+    assert [(p.pointer, p.rule) for p in report.problems] == [("/run_id", "run_id.filename")]
+    assert validate_record(data).valid  # bytes have no file name to disagree with
 
 
 def test_missing_file_is_reported_not_raised(tmp_path: Any) -> None:

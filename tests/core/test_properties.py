@@ -63,6 +63,7 @@ from runrecord import (
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "records"
 SUCCESS_EXAMPLE = "sales.daily-20261126T060002Z-3f9a1c"
+CRASHED_EXAMPLE = "sales.daily-20261124T060003Z-e6f013"
 NOWHERE = "/nonexistent-runrecord-property-tests"
 """A directory that does not exist: every path under it is unreadable, whatever follows."""
 
@@ -83,6 +84,10 @@ _NAME_HEAD = string.ascii_letters + string.digits + "_-"
 any_text = st.text(max_size=30).filter(_clean)
 """Any string (possibly empty) the secret scan does not flag."""
 texts = st.text(min_size=1, max_size=30).filter(_clean)
+# Data paths never hold control characters (the writer refuses them; rule path.unsafe).
+path_texts = st.text(
+    st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=30
+).filter(_clean)
 """A contract ``Text``: non-empty."""
 names = st.builds(
     operator.add, st.sampled_from(_NAME_HEAD), st.text(_NAME_HEAD + ".", max_size=127)
@@ -356,14 +361,14 @@ def run_records(draw: st.DrawFn, status: Status) -> RunRecord:
             else:
                 reason = draw(st.none() | st.sampled_from(ReasonCode))
         else:
-            manifest_path, data_hash, version = draw(texts), draw(hashes), draw(versions)
+            manifest_path, data_hash, version = draw(path_texts), draw(hashes), draw(versions)
             if version not in read.setdefault(family, []):
                 read[family].append(version)
         inputs.append(
             InputRef(
                 name=draw(texts),
                 artifact_family=family,
-                path=draw(texts),
+                path=draw(path_texts),
                 manifest_path=manifest_path,
                 data_hash=data_hash,
                 schema_version=version,
@@ -378,7 +383,7 @@ def run_records(draw: st.DrawFn, status: Status) -> RunRecord:
             InputRef(
                 name=draw(texts),
                 artifact_family=draw(families),
-                path=draw(texts),
+                path=draw(path_texts),
                 manifest_path=None,
                 data_hash=None,
                 schema_version=None,
@@ -413,7 +418,7 @@ def run_records(draw: st.DrawFn, status: Status) -> RunRecord:
         record_count: int | None = None
         if promotion is not PromotionStatus.NOT_WRITTEN:
             drawn = draw(versions)
-            manifest_path, data_hash, version = draw(texts), draw(hashes), drawn
+            manifest_path, data_hash, version = draw(path_texts), draw(hashes), drawn
             record_count = 0 if empty_outputs else draw(st.none() | counts)
             listed = written.setdefault(family, [])
             if promotion is PromotionStatus.PROMOTED and drawn not in listed:
@@ -422,7 +427,7 @@ def run_records(draw: st.DrawFn, status: Status) -> RunRecord:
             OutputRef(
                 name=draw(texts),
                 artifact_family=family,
-                path=draw(texts),
+                path=draw(path_texts),
                 manifest_path=manifest_path,
                 data_hash=data_hash,
                 schema_version=version,
@@ -473,7 +478,12 @@ def run_records(draw: st.DrawFn, status: Status) -> RunRecord:
         run_record_version="1.0.0",
         run_id=draw(names),
         created_at=created_at,
-        completed_at=draw(st.none() | st.just(tick())),
+        # Only a run that crashed before finalization has no completion time.
+        completed_at=(
+            draw(st.none() | st.just(tick()))
+            if any(e.type is ErrorType.CRASHED for e in errors)
+            else tick()
+        ),
         status=Status.SUCCESS,  # placeholder: derived below
         project=Project(
             project_id=draw(names), project_name=draw(texts), repo_path=draw(st.none() | any_text)
@@ -780,7 +790,7 @@ def test_never_raises_on_mutated_examples(doc: dict[str, Any]) -> None:
 @example(when=datetime(999, 12, 31, 23, 59, 59, tzinfo=UTC))
 def test_any_accepted_timestamp_round_trips(when: datetime) -> None:
     # The model accepts any aware UTC datetime; what it writes, it must read back.
-    doc = {**_EXAMPLE_DOCS[SUCCESS_EXAMPLE], "created_at": when, "completed_at": None}
+    doc = {**_EXAMPLE_DOCS[CRASHED_EXAMPLE], "created_at": when, "completed_at": None}
     record = RunRecord.model_validate(doc)
     assert record.created_at == when
     assert _problems(runrecord.validate_record(record)) == []

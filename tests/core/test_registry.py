@@ -857,10 +857,32 @@ def test_registry_validation_of_a_file_and_of_bytes(
     record = load_example(SUCCESS)
     record["project"]["project_id"] = "someone-else"
     data = json.dumps(record).encode()
-    file = write(tmp_path / "x.run_record.json", data.decode())
+    file = write(tmp_path / f"{SUCCESS}.run_record.json", data.decode())
     for source in (file, str(file), data):
         report = runrecord.validate_record(source, registry=example_registry)
         assert only(report, "registry.project") == ["/project/project_id"]
     with pytest.raises(runrecord.RecordInvalidError) as info:
         runrecord.read_record(file, registry=example_registry)
     assert {p.rule for p in info.value.problems} == {"registry.project"}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "key"),
+    [
+        ({"project_id": "../x"}, "project_id"),
+        ({"stages": ["a b"]}, "stages"),
+        ({"stages": []}, "stages"),
+        ({"optional_stages": ["publish"]}, "optional_stages"),
+        ({"run_record_dir": "s3://bucket/records"}, "run_record_dir"),
+        ({"unknown": 1}, "unknown"),
+    ],
+)
+def test_a_registry_built_in_code_refuses_with_a_config_error(
+    kwargs: dict[str, object], key: str
+) -> None:
+    base: dict[str, object] = {"project_id": "p", "project_name": "P", "stages": ["extract"]}
+    with pytest.raises(runrecord.ConfigError) as caught:
+        runrecord.Registry(**{**base, **kwargs})
+    assert caught.value.key == key
+    assert caught.value.path is None
+    assert caught.value.remediation_hint

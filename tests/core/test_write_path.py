@@ -404,3 +404,46 @@ def test_output_paths_are_normalized(registry: Registry, tmp_path: Path) -> None
             out.path.write_text("x")
     assert run.record.outputs[0].path == str(tmp_path / "out.csv")
     assert (tmp_path / "out.csv").read_text() == "x"
+
+
+@pytest.mark.parametrize(
+    ("build", "error"),
+    [
+        (lambda: runrecord.error_object("runtime_error", "m", stage="../x"), "UnsafeNameError"),
+        (lambda: runrecord.error_object("nonsense", "m"), "ConfigError"),
+        (lambda: runrecord.error_object("runtime_error", "m", severity="warning"), "ConfigError"),
+        (lambda: runrecord.warning_object("records_skipped", "m", stage=""), "UnsafeNameError"),
+        (lambda: runrecord.warning_object("bogus", "m"), "ConfigError"),
+        (
+            lambda: runrecord.error_object("runtime_error", "m", details={"x": {1, 2}}),  # type: ignore[dict-item]
+            "ConfigError",
+        ),
+    ],
+)
+def test_error_and_warning_builders_refuse_bad_values_with_typed_errors(
+    build: object, error: str
+) -> None:
+    with pytest.raises(getattr(runrecord, error)):
+        build()  # type: ignore[operator]
+
+
+def test_a_failure_that_cannot_be_written_never_leaves_a_clean_record(
+    registry: Registry,
+) -> None:
+    staging = None
+    try:
+        with pytest.raises(runrecord.ResourceError):
+            with runrecord.run("acme.daily", registry=registry) as run:
+                with run.stage("extract"):
+                    pass
+                staging = runrecord.Store(registry.record_dir).staging_dir(run.run_id)
+                _set_writable(staging, False)  # the stage below cannot be written
+                with run.stage("load"):
+                    pass
+    finally:
+        if staging is not None:
+            _set_writable(staging, True)
+    record = runrecord.read_record(runrecord.Store(registry.record_dir).record_path(run.run_id))
+    assert record.status == "error"
+    assert "not recorded in full" in record.errors[0].message
+    assert [s.stage for s in record.stages] == ["extract"]

@@ -69,6 +69,7 @@ class ConfigError(RunRecordError):
     Attributes:
         path: The file at fault, when there is one.
         key: The key at fault, when there is one (dotted, e.g. ``tool.runrecord.stages``).
+        detail: What is wrong, without the file and key.
     """
 
     error_type = ErrorType.CONFIG_ERROR
@@ -85,6 +86,7 @@ class ConfigError(RunRecordError):
         super().__init__(f"{where}: {message}" if where else message, hint=hint)
         self.path = path
         self.key = key
+        self.detail = message
 
 
 class UnsafeNameError(RunRecordError):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pydantic import JsonValue, ValidationError
 
+from runrecord.environment import secret_values
 from runrecord.errors import ConfigError, RecordExistsError, RunNotFoundError
 from runrecord.fragments import Fragment, RunHeader
 from runrecord.ids import check_name
@@ -40,7 +41,7 @@ from runrecord.recorder import (
     resolve_registry,
     warning_object,
 )
-from runrecord.redact import redact
+from runrecord.redact import redact, redact_text
 from runrecord.registry import Registry
 from runrecord.status import assess
 from runrecord.store import LatestPointer, Store
@@ -471,7 +472,10 @@ def finalize_run(
     if status is not None:
         failure = error_object(
             ErrorType.RUNTIME_ERROR,
-            f"marked as error by the caller: {reason or 'no reason given'}",
+            redact_text(
+                f"marked as error by the caller: {reason or 'no reason given'}",
+                extra=secret_values(),
+            ),
             remediation_hint="read the caller's reason and the logs of the run",
             key="marked as error by the caller",
         )

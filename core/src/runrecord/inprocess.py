@@ -172,6 +172,7 @@ class Run:
         tb: TracebackType | None,
     ) -> None:
         self._open = False
+        unrecorded = None
         if exc is not None and not is_recorded(exc) and not _clean_exit(exc):
             try:
                 error = recorder.error_from_exception(
@@ -181,8 +182,15 @@ class Run:
                 mark_recorded(exc)
             except RunRecordError as failure:  # keep the user's exception the one raised
                 _note(exc, f"could not record the exception: {failure}")
+                # Never let a failure that could not be written leave a clean record.
+                unrecorded = f"{type(exc).__name__}: {exc} (not recorded in full: {failure})"
         try:
-            self.result = finalize_run(self.run_id, registry=self.registry)
+            self.result = finalize_run(
+                self.run_id,
+                registry=self.registry,
+                status=Status.ERROR if unrecorded else None,
+                reason=unrecorded,
+            )
         except RunRecordError as failure:
             if exc is None:
                 raise

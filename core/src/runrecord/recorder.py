@@ -23,9 +23,11 @@ import sys
 import traceback
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
+from typing import TypeVar
 
-from pydantic import BaseModel, JsonValue
+from pydantic import BaseModel, JsonValue, ValidationError
 
 from runrecord import hashing
 from runrecord._fs import rename_noreplace
@@ -312,8 +314,10 @@ def error_object(
         >>> e.error_id.startswith("E-input_missing-"), e.remediation_hint[:5]
         (True, 'Check')
     """
-    kind = ErrorType(type)
-    return ErrorObject(
+    kind = _vocabulary(ErrorType, type, "error type")
+    check_name(stage, what="stage name")
+    return _build(
+        ErrorObject,
         error_id=stable_id("E", kind.value, stage, key if key is not None else message),
         type=kind,
         stage=stage,
@@ -322,7 +326,7 @@ def error_object(
         exception=exception,
         evidence=list(evidence),
         remediation_hint=remediation_hint or kind.remediation,
-        severity=Severity(severity),
+        severity=_vocabulary(Severity, severity, "severity"),
         recorded_at=_now(),
     )
 
@@ -343,8 +347,10 @@ def warning_object(
         >>> w.warning_id.startswith("W-records_skipped-")
         True
     """
-    kind = WarningType(type)
-    return WarningObject(
+    kind = _vocabulary(WarningType, type, "warning type")
+    check_name(stage, what="stage name")
+    return _build(
+        WarningObject,
         warning_id=stable_id("W", kind.value, stage, key if key is not None else message),
         type=kind,
         stage=stage,
@@ -353,6 +359,33 @@ def warning_object(
         evidence=list(evidence),
         recorded_at=_now(),
     )
+
+
+_E = TypeVar("_E", bound=StrEnum)
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _vocabulary(enum: type[_E], value: object, what: str) -> _E:
+    try:
+        return enum(str(value))
+    except ValueError:
+        raise ConfigError(
+            f"{value!r} is not a {what}",
+            hint=f"use one of: {', '.join(m.value for m in enum)}",
+        ) from None
+
+
+def _build(model: type[_M], **fields: object) -> _M:
+    """Build a contract object from caller-supplied values; refuse bad ones with a typed error."""
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(
+            f"invalid {model.__name__} {where}: {first['msg']}",
+            hint="pass JSON-compatible details and evidence pointers with a path or a ref",
+        ) from None
 
 
 def _exception_class(exc: BaseException) -> str:

@@ -93,6 +93,13 @@ class Registry(BaseModel):
     _source: Path | None = PrivateAttr(default=None)
     _record_dir: Path | None = PrivateAttr(default=None)
 
+    def __init__(self, **data: object) -> None:
+        """Build a registry in code; invalid values raise ``ConfigError`` naming the key."""
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _config_error(exc, None, "") from None
+
     @field_validator("stages", "optional_outputs", "optional_stages", "no_input_entrypoints")
     @classmethod
     def _unique(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -156,9 +163,14 @@ class Registry(BaseModel):
             ConfigError: A key is missing, unknown or has an invalid value.
         """
         try:
-            registry = cls.model_validate(dict(data))
-        except ValidationError as exc:
-            raise _config_error(exc, source, table) from None
+            registry = cls(**dict(data))
+        except ConfigError as exc:  # name the file and the table the key is in
+            raise ConfigError(
+                exc.detail,
+                hint=exc.remediation_hint,
+                path=str(source) if source else None,
+                key=f"{table}.{exc.key}" if table and exc.key else exc.key,
+            ) from None
         if source is not None:
             registry._source = source.resolve()
             registry._root = registry._source.parent

@@ -12,6 +12,7 @@ until then the report holds the schema problems.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +79,11 @@ RULES: dict[str, str] = {
     # semantic
     "timestamp.order": "An end time is earlier than its start (`completed_at` < `created_at` "
     "or a stage's `completed_at` < `started_at`).",
+    "timestamp.completed_null": "`completed_at` is null but the record holds no `crashed` "
+    "error (only a run that ended before finalization has no completion time).",
+    "run_id.filename": "The file's name is not `<run_id>.run_record.json` for the run id it "
+    "holds (a renamed or copied record).",
+    "path.unsafe": "An input or output path holds control characters (NUL, newline, ...).",
     "stage.order": "Stages are not in execution order (`started_at` decreases).",
     "stage.times": "A successful stage lacks `started_at` or `completed_at`.",
     "stage.status": "A stage's status disagrees with its errors (error without an error "
@@ -299,6 +305,17 @@ def _validate(source: object, described: str, registry: Registry | None) -> Vali
         return ValidationReport(described, schema_problems, None)
 
     problems = [*_semantic_problems(record), *_secret_problems(obj)]
+    if isinstance(source, str | os.PathLike):
+        name = Path(source).name
+        if name != f"{record.run_id}{RECORD_SUFFIX}":
+            problems.append(
+                Problem(
+                    "/run_id",
+                    "run_id.filename",
+                    f"file {name!r} holds run {record.run_id!r}; a record's file is "
+                    f"{record.run_id}{RECORD_SUFFIX}",
+                )
+            )
     if registry is not None:
         problems.extend(_registry_problems(record, registry))
     return ValidationReport(described, tuple(problems), record)
@@ -366,6 +383,7 @@ def _short(value: object) -> str:
 
 def _semantic_problems(record: RunRecord) -> Iterator[Problem]:
     yield from _timestamp_problems(record)
+    yield from _path_problems(record)
     yield from _counter_problems("", record.counters, len(record.errors), len(record.warnings))
     yield from _top_skip_reason_problems(record)
     yield from _reference_problems(record)
@@ -375,7 +393,28 @@ def _semantic_problems(record: RunRecord) -> Iterator[Problem]:
     yield from _status_problems(record)
 
 
+RECORD_SUFFIX = ".run_record.json"
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _path_problems(record: RunRecord) -> Iterator[Problem]:
+    for kind, refs in (("inputs", record.inputs), ("outputs", record.outputs)):
+        for i, ref in enumerate(refs):
+            for name in ("path", "manifest_path"):
+                value = getattr(ref, name)
+                if value is not None and _CONTROL_RE.search(value):
+                    yield Problem(
+                        f"/{kind}/{i}/{name}", "path.unsafe", f"{name} holds control characters"
+                    )
+
+
 def _timestamp_problems(record: RunRecord) -> Iterator[Problem]:
+    if record.completed_at is None and not any(e.type == "crashed" for e in record.all_errors()):
+        yield Problem(
+            "/completed_at",
+            "timestamp.completed_null",
+            "completed_at is null but no crashed error says why the run never completed",
+        )
     if record.completed_at is not None and record.completed_at < record.created_at:
         yield Problem("/completed_at", "timestamp.order", "completed_at is earlier than created_at")
     last_start = None
