@@ -447,3 +447,65 @@ def test_a_failure_that_cannot_be_written_never_leaves_a_clean_record(
     assert record.status == "error"
     assert "not recorded in full" in record.errors[0].message
     assert [s.stage for s in record.stages] == ["extract"]
+
+
+def test_orchestrator_helpers_for_unreported_nodes_and_repeated_callbacks(
+    registry: Registry,
+) -> None:
+    run_id = runrecord.open_run("acme.daily", registry=registry, command="x", detached=True)
+    node = runrecord.NodeRef(id="extract_orders", attempt=1)
+    for _ in range(2):  # a callback firing twice for one try is recorded once
+        runrecord.write_stage(run_id, "extract", registry=registry, node=node, key="extract:1")
+        runrecord.write_unreported_stage(
+            run_id,
+            "transform",
+            outcome="crashed",
+            node=runrecord.NodeRef(id="t", attempt=1),
+            registry=registry,
+        )
+        runrecord.write_unreported_stage(
+            run_id,
+            "load",
+            outcome="upstream_failed",
+            registry=registry,
+            node=runrecord.NodeRef(id="l", attempt=0),
+        )
+    # Asking for error when the facts already say error adds no second reason.
+    record = runrecord.finalize_run(
+        run_id, registry=registry, status="error", reason="DAG run failed"
+    ).record
+    assert [(s.stage, s.status) for s in record.stages] == [
+        ("extract", "success"),
+        ("transform", "error"),
+        ("load", "skipped"),
+    ]
+    assert [e.type for e in record.errors] == ["crashed"]
+    assert record.stages[2].skip_reasons[0].code == "upstream_failed"
+
+
+def test_asking_for_error_on_clean_facts_records_the_reason(registry: Registry) -> None:
+    run_id = runrecord.open_run("acme.daily", registry=registry, command="x", detached=True)
+    runrecord.write_stage(run_id, "extract", registry=registry)
+    record = runrecord.finalize_run(
+        run_id, registry=registry, status="error", reason="the scheduler saw password=x1 fail"
+    ).record
+    assert record.status == "error"
+    assert record.errors[0].message.endswith("password=[REDACTED] fail")
+
+
+def test_output_writer_works_from_a_run_id(registry: Registry, tmp_path: Path) -> None:
+    run_id = runrecord.open_run("acme.daily", registry=registry, command="x", detached=True)
+    with runrecord.output_writer(
+        run_id,
+        "out",
+        tmp_path / "o.csv",
+        artifact_family="t",
+        schema_version="1",
+        registry=registry,
+    ) as out:
+        out.path.write_text("x")
+        out.record_count = 1
+    assert out.ref is not None
+    assert out.ref.promotion_status == "promoted"
+    record = runrecord.finalize_run(run_id, registry=registry).record
+    assert record.outputs[0].manifest_path == str(tmp_path / "o.csv.manifest.json")

@@ -33,7 +33,7 @@ from runrecord.finalize import FinalizeResult, finalize_run, staged_stages
 from runrecord.gate import Verdict, check_upstream, latest_record
 from runrecord.hashing import hash_bytes, hash_file, hash_path
 from runrecord.ids import check_name, run_id_for, stable_id
-from runrecord.inprocess import OutputWriter, Run, Stage, run
+from runrecord.inprocess import OutputWriter, Run, Stage, output_writer, run
 from runrecord.manifest import (
     Manifest,
     ManifestFile,
@@ -77,6 +77,7 @@ from runrecord.recorder import (
     write_note,
     write_output,
     write_stage,
+    write_unreported_stage,
 )
 from runrecord.recover import Recovered, recover
 from runrecord.redact import is_secret_key, redact, redact_text
@@ -186,6 +187,7 @@ __all__ = [
     "new_run_id",
     "open_run",
     "output_not_written",
+    "output_writer",
     "promote_output",
     "read_manifest",
     "read_record",
@@ -204,4 +206,5 @@ __all__ = [
     "write_note",
     "write_output",
     "write_stage",
+    "write_unreported_stage",
 ]

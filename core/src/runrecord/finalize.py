@@ -437,7 +437,8 @@ def finalize_run(
             header when it was opened, decides optional outputs and no-input mode).
         completed_at: When the run completed; now by default.
         status: Ask for a worse status than the facts give: only ``error`` can be asked
-            for (with ``reason``); a better status than the facts allow is never given.
+            for (with ``reason``, recorded as an error when the facts are not already an
+            error); a better status than the facts allow is never given.
         reason: Why the caller asks for ``error``.
         exist_ok: When the record already exists, return it instead of raising (for
             orchestrator callbacks that may fire twice).
@@ -488,8 +489,20 @@ def finalize_run(
         run_registry,
         completed_at=completed_at,
         crashed=_crashed,
-        failure=failure,
+        failure=None,
     )
+    if failure is not None and record.status is not Status.ERROR:
+        # Asked for error by a caller that knows more (the orchestrator saw a failure):
+        # the facts did not say so already, so the caller's reason becomes an error.
+        record = _assemble(
+            header,
+            fragments,
+            unreadable,
+            run_registry,
+            completed_at=completed_at,
+            crashed=_crashed,
+            failure=failure,
+        )
     report = validate_record(record, registry=run_registry)
     problems = report.problems
     if problems:

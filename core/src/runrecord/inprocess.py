@@ -52,7 +52,6 @@ from runrecord.recorder import (
     RegistryArg,
     is_recorded,
     mark_recorded,
-    recorded_error,
     resolve_registry,
 )
 from runrecord.registry import Registry
@@ -68,7 +67,7 @@ from runrecord.taxonomy import (
     WarningType,
 )
 
-__all__ = ["OutputWriter", "Run", "Stage", "run"]
+__all__ = ["OutputWriter", "Run", "Stage", "output_writer", "run"]
 
 
 def run(
@@ -315,14 +314,15 @@ class Run:
         """
         self._require_open()
         check_name(artifact_family, what="artifact family")
-        return OutputWriter(
-            self,
+        return output_writer(
+            self.run_id,
             name,
-            check_path(path, what="output path"),
-            artifact_family,
-            schema_version,
-            required,
-            algorithm,
+            path,
+            artifact_family=artifact_family,
+            schema_version=schema_version,
+            registry=self.registry,
+            required=required,
+            algorithm=algorithm,
         )
 
     def gate(
@@ -510,9 +510,6 @@ class Stage:
     ) -> None:
         self.run._stages.pop()
         failed = exc is not None and not _clean_exit(exc)
-        # A failure already recorded (an input refused, the gate) is listed, not repeated.
-        known = recorded_error(exc) if exc is not None else None
-        refs = [known[0]] if known is not None and known[1] == self.name else []
         try:
             recorder.write_stage(
                 self.run.run_id,
@@ -526,8 +523,7 @@ class Stage:
                 errors=self._errors,
                 evidence=self._evidence,
                 node=self.node,
-                exception=exc if failed and exc is not None and not is_recorded(exc) else None,
-                error_refs=refs,
+                exception=exc if failed else None,
             )
         except RunRecordError as failure:
             if exc is None:
@@ -631,8 +627,54 @@ class Stage:
         )
 
 
+def output_writer(
+    run_id: str,
+    name: str,
+    path: str | os.PathLike[str],
+    *,
+    artifact_family: str,
+    schema_version: str,
+    registry: RegistryArg = None,
+    required: bool | None = None,
+    algorithm: str | None = None,
+) -> OutputWriter:
+    """Write an output of an open run through the staged → promoted path.
+
+    The same as :meth:`Run.output`, for code that knows the run by its id (an orchestrator
+    task in its own process).
+
+    Args:
+        run_id: The open run.
+        name: Logical output name.
+        path: The final path (file or directory).
+        artifact_family: The output's artifact family.
+        schema_version: The schema version emitted.
+        registry: The project registry, its path, or None to discover it.
+        required: Whether the run must produce it; by default unless the registry lists it
+            in ``optional_outputs``.
+        algorithm: ``blake3`` (default) or ``sha256``.
+
+    Returns:
+        The writer; use it as a context manager and write to ``writer.path``.
+    """
+    check_name(run_id)
+    check_name(artifact_family, what="artifact family")
+    return OutputWriter(
+        run_id,
+        name,
+        check_path(path, what="output path"),
+        registry=resolve_registry(registry),
+        artifact_family=artifact_family,
+        schema_version=schema_version,
+        required=required,
+        algorithm=algorithm,
+    )
+
+
 class OutputWriter:
-    """An output on its way from staged to promoted. Create it with :meth:`Run.output`.
+    """An output on its way from staged to promoted.
+
+    Create it with :meth:`Run.output` or :func:`output_writer`.
 
     Attributes:
         path: Where to write the data inside the block (the staged path).
@@ -642,21 +684,24 @@ class OutputWriter:
         ref: The recorded output reference (after the block).
     """
 
-    def __init__(  # noqa: PLR0917 - built by Run.output only
+    def __init__(
         self,
-        run: Run,
+        run_id: str,
         name: str,
         final_path: Path,
+        *,
+        registry: Registry,
         artifact_family: str,
         schema_version: str,
         required: bool | None,
         algorithm: str | None,
     ) -> None:
-        self.run = run
+        self.run_id = run_id
+        self.registry = registry
         self.name = name
         self.final_path = final_path
         self.path = final_path.with_name(
-            f".{final_path.name}.staged-{run.run_id[-24:]}-{secrets.token_hex(3)}"
+            f".{final_path.name}.staged-{run_id[-24:]}-{secrets.token_hex(3)}"
         )
         self.artifact_family = artifact_family
         self.schema_version = schema_version
@@ -679,12 +724,12 @@ class OutputWriter:
             _remove(self.path)
             try:
                 self.ref = recorder.output_not_written(
-                    self.run.run_id,
+                    self.run_id,
                     self.name,
                     self.final_path,
                     artifact_family=self.artifact_family,
                     schema_version=self.schema_version,
-                    registry=self.run.registry,
+                    registry=self.registry,
                     required=self.required,
                     why=f"{type(exc).__name__} while writing it",
                 )
@@ -692,13 +737,13 @@ class OutputWriter:
                 _note(exc, f"could not record output {self.name!r}: {failure}")
             return
         self.ref = recorder.promote_output(
-            self.run.run_id,
+            self.run_id,
             self.name,
             self.path,
             self.final_path,
             artifact_family=self.artifact_family,
             schema_version=self.schema_version,
-            registry=self.run.registry,
+            registry=self.registry,
             required=self.required,
             record_count=self.record_count,
             algorithm=self.algorithm or DEFAULT_ALGORITHM,

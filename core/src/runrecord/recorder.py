@@ -25,7 +25,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, JsonValue, ValidationError
 
@@ -98,6 +98,7 @@ __all__ = [
     "write_note",
     "write_output",
     "write_stage",
+    "write_unreported_stage",
 ]
 
 RegistryArg = Registry | str | os.PathLike[str] | None
@@ -454,12 +455,12 @@ def error_from_exception(
 # --- fragments -----------------------------------------------------------------------
 
 
-def _write(store: Store, run_id: str, kind: str, **parts: object) -> Path:
+def _write(store: Store, run_id: str, kind: str, key: str | None = None, **parts: object) -> Path:
     """Write one fragment of ``kind`` holding ``parts``, stamped with time and writer."""
     fragment = Fragment.model_validate(
         {"kind": kind, "written_at": _now(), "writer": Writer.current(), **parts}
     )
-    return store.write_fragment(run_id, kind, _dump(fragment))
+    return store.write_fragment(run_id, kind, _dump(fragment), key=key)
 
 
 def _counters(values: Mapping[str, object] | None) -> dict[str, int]:
@@ -518,6 +519,7 @@ def write_stage(
     node: NodeRef | None = None,
     exception: BaseException | None = None,
     error_refs: Iterable[str] = (),
+    key: str | None = None,
 ) -> Path:
     """Write one stage attempt of an open run as a fragment.
 
@@ -542,6 +544,9 @@ def write_stage(
         exception: An exception that ended the stage; recorded as an error with its trace.
         error_refs: Ids of error objects already recorded in this run (by an input or
             output of this stage) that ended the stage; the stage lists them.
+        key: Makes the write idempotent: a second stage written with the same key (an
+            orchestrator callback firing twice for one try) is not recorded again. Use
+            something that names the attempt, such as ``"<task id>:<try number>"``.
 
     Returns:
         The fragment's path.
@@ -568,7 +573,12 @@ def write_stage(
     values = _counters(counters)
     _reconcile_skips(values, reasons)
     errs, refs = list(errors), list(error_refs)
-    if exception is not None:
+    if exception is not None and is_recorded(exception):
+        # Already recorded (an input refused, the gate): listed by this stage, not repeated.
+        known = recorded_error(exception)
+        if known is not None and known[1] == stage:
+            refs.append(known[0])
+    elif exception is not None:
         errs.append(error_from_exception(exception, stage=stage, run_id=run_id, registry=reg))
     if errs or refs:
         state = StageStatus.ERROR
@@ -600,9 +610,83 @@ def write_stage(
         store,
         run_id,
         "stage",
+        key=None if key is None else f"stage:{stage}:{key}",
         stage=part,
         errors=[e.model_copy(update={"stage": stage}) for e in errs],
         warnings=[w.model_copy(update={"stage": stage}) for w in warnings],
+    )
+
+
+Unreported = Literal["upstream_failed", "not_selected", "crashed"]
+"""Why a node left no stage of its own: it never ran because something upstream failed, it
+was not selected (skipped by a branch, a subset run), or its process died before it could
+report."""
+
+
+def write_unreported_stage(
+    run_id: str,
+    stage: str,
+    *,
+    outcome: Unreported,
+    node: NodeRef | None = None,
+    registry: RegistryArg = None,
+    started_at: datetime | None = None,
+    completed_at: datetime | None = None,
+    detail: str | None = None,
+) -> Path:
+    """Write the stage of an orchestrator node that ended without reporting itself.
+
+    Orchestrators fire no callback for a node that never ran (downstream of a failure) or
+    whose process was killed. The finalizer, which sees the whole run, writes those stages
+    with this: ``upstream_failed`` and ``not_selected`` give a ``skipped`` stage with that
+    reason code; ``crashed`` gives an ``error`` stage with a ``crashed`` error. Idempotent
+    per node and attempt (finalizers may run twice).
+
+    Args:
+        run_id: The open run.
+        stage: The node's stage.
+        outcome: Why the node left no stage.
+        node: The node (task id, op, asset key) and attempt.
+        registry: The project registry, its path, or None to discover it.
+        started_at: When the node started, if known (a crashed node).
+        completed_at: When the orchestrator saw it end, if known.
+        detail: What the orchestrator said, for the crash message.
+
+    Returns:
+        The fragment's path.
+    """
+    name = node.id if node is not None else stage
+    key = f"unreported:{name}:{node.attempt if node is not None else ''}"
+    if outcome == "crashed":
+        why = detail or "its process died (killed, out of memory, lost worker)"
+        error = error_object(
+            ErrorType.CRASHED,
+            f"{name} ended without reporting: {why}",
+            stage=stage,
+            details={"node": name},
+            remediation_hint="read the node's log in the orchestrator (killed by the OOM "
+            "killer, a lost worker or a timeout?), then rerun it",
+            key=f"{name} ended without reporting",
+        )
+        return write_stage(
+            run_id,
+            stage,
+            registry=registry,
+            status=StageStatus.ERROR,
+            started_at=started_at,
+            completed_at=completed_at,
+            errors=[error],
+            node=node,
+            key=key,
+        )
+    return write_stage(
+        run_id,
+        stage,
+        registry=registry,
+        status=StageStatus.SKIPPED,
+        reason=ReasonCode(outcome),
+        node=node,
+        key=key,
     )
 
 

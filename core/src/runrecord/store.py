@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import secrets
@@ -29,7 +30,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from runrecord._fs import TEMP_SUFFIX, write_new, write_replace
+from runrecord._fs import write_new, write_replace
 from runrecord.errors import RecordExistsError, ResourceError, RunRecordError
 from runrecord.ids import check_name
 
@@ -41,6 +42,7 @@ STAGING = ".staging"
 EVIDENCE = ".evidence"
 LATEST = "latest"
 DONE = ".done"
+KEYED = "key-"
 
 _RESOURCE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
 
@@ -154,16 +156,28 @@ class Store:
         except FileNotFoundError:
             return None
 
-    def write_fragment(self, run_id: str, kind: str, data: bytes) -> Path:
-        """Write one fragment under a fresh, unique, time-ordered name."""
+    def write_fragment(
+        self, run_id: str, kind: str, data: bytes, *, key: str | None = None
+    ) -> Path:
+        """Write one fragment under a fresh, unique, time-ordered name.
+
+        With ``key``, the name is derived from the key instead, and a second fragment with
+        the same key is not written (the first one's path is returned): orchestrator
+        callbacks that fire twice for one event record it once, without a race.
+        """
         directory = self.staging_dir(run_id)
-        name = f"{time.time_ns():020d}-{kind}-{os.getpid()}-{secrets.token_hex(4)}.json"
+        if key is None:
+            name = f"{time.time_ns():020d}-{kind}-{os.getpid()}-{secrets.token_hex(4)}.json"
+        else:
+            digest = hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
+            name = f"{KEYED}{kind}-{digest}.json"
         path = directory / name
         with _resource("write fragment in", directory):
             directory.mkdir(parents=True, exist_ok=True)
             # Not flushed to disk: a fragment must survive its process being killed, which
             # the page cache guarantees; fsync on every fragment would dominate the cost.
-            write_new(path, data, durable=False)
+            with contextlib.suppress(FileExistsError):
+                write_new(path, data, durable=False)
         return path
 
     def fragment_paths(self, run_id: str) -> list[Path]:
@@ -173,7 +187,7 @@ class Store:
         return [
             directory / n
             for n in names
-            if n[:1].isdigit() and n.endswith(".json") and not n.endswith(TEMP_SUFFIX)
+            if (n[:1].isdigit() or n.startswith(KEYED)) and n.endswith(".json")
         ]
 
     def staged_run_ids(self) -> list[str]:
