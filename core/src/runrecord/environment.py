@@ -103,14 +103,21 @@ def secret_values(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
         ('abcd1234efgh', 'hunter2-x')
     """
     if environ is None:
-        return _environ_secrets(frozenset(os.environ.items()))
+        # Keyed by the raw environment (no decoding): this runs for every fragment written.
+        raw = getattr(os.environ, "_data", None)
+        items = raw.items() if isinstance(raw, dict) else os.environ.items()
+        return _environ_secrets(frozenset(items))
     return _secret_values(environ)
 
 
 @functools.lru_cache(maxsize=4)
-def _environ_secrets(items: frozenset[tuple[str, str]]) -> tuple[str, ...]:
-    # Called for every fragment written: cached for as long as the environment is unchanged.
-    return _secret_values(dict(items))
+def _environ_secrets(items: frozenset[tuple[object, object]]) -> tuple[str, ...]:
+    # Cached for as long as the environment is unchanged.
+    return _secret_values(
+        {os.fsdecode(k): os.fsdecode(v) for k, v in items}  # type: ignore[arg-type]
+        if any(isinstance(k, bytes) for k, _ in items)
+        else {str(k): str(v) for k, v in items}
+    )
 
 
 def _secret_values(variables: Mapping[str, str]) -> tuple[str, ...]:

@@ -131,8 +131,10 @@ def _now() -> datetime:
 
 def _dump(model: BaseModel) -> bytes:
     """Serialize a fragment with every string redacted."""
-    data = redact(model.model_dump(mode="json"), extra=secret_values())
-    type(model).model_validate(data)  # redaction must leave it valid
+    raw = model.model_dump(mode="json")
+    data = redact(raw, extra=secret_values())
+    if data != raw:
+        type(model).model_validate(data)  # what was redacted must leave it valid
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
 
