@@ -509,3 +509,47 @@ def test_output_writer_works_from_a_run_id(registry: Registry, tmp_path: Path) -
     assert out.ref.promotion_status == "promoted"
     record = runrecord.finalize_run(run_id, registry=registry).record
     assert record.outputs[0].manifest_path == str(tmp_path / "o.csv.manifest.json")
+
+
+def test_a_node_that_failed_where_no_hook_ran_is_an_error_stage(registry: Registry) -> None:
+    run_id = runrecord.open_run("acme.daily", registry=registry, command="x", detached=True)
+    runrecord.write_unreported_stage(
+        run_id,
+        "load",
+        outcome="failed",
+        node=runrecord.NodeRef(id="load_orders", attempt=2),
+        exception_class="builtins.KeyError",
+        detail="'currency' (token=abc123)",
+        registry=registry,
+    )
+    record = runrecord.finalize_run(run_id, registry=registry).record
+    (error,) = record.errors
+    assert (error.type, error.stage, error.message) == (
+        "runtime_error",
+        "load",
+        "KeyError: 'currency' (token=[REDACTED]",  # the value runs to the next space
+    )
+    assert error.exception is not None
+    assert error.exception.class_ == "builtins.KeyError"
+    assert record.stages[0].node == runrecord.NodeRef(id="load_orders", attempt=2)
+
+
+def test_upstream_error_is_the_same_for_every_consumer(registry: Registry) -> None:
+    with pytest.raises(KeyError), runrecord.run("acme.daily", registry=registry):
+        raise KeyError("x")
+    verdict = runrecord.check_upstream("acme.daily", registry=registry)
+    refusal, error = runrecord.upstream_error(verdict, stage="extract")
+    assert isinstance(refusal, runrecord.UpstreamError)
+    assert (error.type, error.stage, error.severity) == ("upstream_error", "extract", "fatal")
+    assert error.details is not None
+    assert error.details["upstream_status"] == "error"
+    assert error.evidence[0].path == str(verdict.path)
+    with (
+        pytest.raises(runrecord.UpstreamError),
+        runrecord.run("acme.weekly", registry=registry) as run,
+    ):
+        with run.stage("extract"):
+            run.gate("acme.daily")
+    (recorded,) = run.record.errors
+    assert recorded.error_id == error.error_id  # stable across consumers and runs
+    assert run.record.stages[0].errors == [recorded.error_id]

@@ -30,7 +30,7 @@ from runrecord.errors import (
     UpstreamError,
 )
 from runrecord.finalize import FinalizeResult, finalize_run, staged_stages
-from runrecord.gate import Verdict, check_upstream, latest_record
+from runrecord.gate import Verdict, check_upstream, latest_record, upstream_error
 from runrecord.hashing import hash_bytes, hash_file, hash_path
 from runrecord.ids import check_name, run_id_for, stable_id
 from runrecord.inprocess import OutputWriter, Run, Stage, output_writer, run
@@ -199,6 +199,7 @@ __all__ = [
     "run_id_for",
     "stable_id",
     "staged_stages",
+    "upstream_error",
     "validate_record",
     "verify",
     "warning_object",

@@ -12,15 +12,22 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from runrecord.errors import RecordInvalidError, ResourceError, UnsafeNameError
+from runrecord.errors import RecordInvalidError, ResourceError, UnsafeNameError, UpstreamError
 from runrecord.ids import check_name
-from runrecord.model import RunRecord
-from runrecord.recorder import RegistryArg, _store, resolve_registry
+from runrecord.model import ErrorObject, EvidencePointer, RunRecord
+from runrecord.recorder import RegistryArg, _store, error_object, resolve_registry
 from runrecord.store import RECORD_SUFFIX, Store
-from runrecord.taxonomy import Status
+from runrecord.taxonomy import RUN_STAGE, ErrorType, EvidenceKind, Severity, Status
 from runrecord.validate import read_record
 
-__all__ = ["DEFAULT_ALLOWED", "Verdict", "check_upstream", "latest_record", "latest_record_path"]
+__all__ = [
+    "DEFAULT_ALLOWED",
+    "Verdict",
+    "check_upstream",
+    "latest_record",
+    "latest_record_path",
+    "upstream_error",
+]
 
 DEFAULT_ALLOWED: tuple[Status, ...] = (Status.SUCCESS, Status.EMPTY_SUCCESS)
 """Statuses a downstream run may start on by default."""
@@ -136,3 +143,44 @@ def check_upstream(
     if not passed and record.errors:
         why += f": {record.errors[0].type}: {record.errors[0].message}"
     return Verdict(passed, upstream, why, status=record.status, run_id=record.run_id, path=path)
+
+
+def upstream_error(
+    verdict: Verdict, *, stage: str = RUN_STAGE
+) -> tuple[UpstreamError, ErrorObject]:
+    """The refusal and the error object a consumer records when the gate blocks it.
+
+    Every consumer that stops at the gate (``Run.gate``, orchestrator sensors and checks)
+    records the same ``upstream_error``: the upstream, its run id and status in the
+    details, the upstream record as evidence, and a hint to fix the upstream first.
+
+    Args:
+        verdict: A blocking verdict of :func:`check_upstream`.
+        stage: The consumer's stage that stopped.
+
+    Returns:
+        The exception to raise (marked as recorded once the error is written) and the error
+        object to write into the consumer's run.
+    """
+    upstream = verdict.upstream
+    refusal = UpstreamError(
+        f"upstream {upstream!r} blocks this run: {verdict.reason}",
+        hint=f"fix and rerun the upstream entrypoint {upstream!r}, then rerun this one",
+    )
+    error = error_object(
+        ErrorType.UPSTREAM_ERROR,
+        refusal.message,
+        stage=stage,
+        details={
+            "upstream": upstream,
+            "upstream_run_id": verdict.run_id,
+            "upstream_status": verdict.status.value if verdict.status else None,
+        },
+        remediation_hint=refusal.remediation_hint,
+        severity=Severity.FATAL,
+        evidence=[EvidencePointer(kind=EvidenceKind.FILE, path=str(verdict.path))]
+        if verdict.path
+        else [],
+        key={"upstream": upstream, "status": verdict.status.value if verdict.status else None},
+    )
+    return refusal, error

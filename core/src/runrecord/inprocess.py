@@ -32,9 +32,9 @@ from typing import Self
 from pydantic import JsonValue
 
 from runrecord import recorder
-from runrecord.errors import ConfigError, CountersError, RunRecordError, UpstreamError
+from runrecord.errors import ConfigError, CountersError, RunRecordError
 from runrecord.finalize import FinalizeResult, finalize_run
-from runrecord.gate import DEFAULT_ALLOWED, Verdict, check_upstream
+from runrecord.gate import DEFAULT_ALLOWED, Verdict, check_upstream, upstream_error
 from runrecord.hashing import DEFAULT_ALGORITHM
 from runrecord.ids import check_name, check_path
 from runrecord.model import (
@@ -345,28 +345,8 @@ class Run:
         verdict = check_upstream(upstream, registry=self.registry, allowed=allowed)
         if verdict.passed:
             return verdict
-        refusal = UpstreamError(
-            f"upstream {upstream!r} blocks this run: {verdict.reason}",
-            hint=f"fix and rerun the upstream entrypoint {upstream!r}, then rerun this one",
-        )
-        evidence = (
-            [EvidencePointer(kind=EvidenceKind.FILE, path=str(verdict.path))]
-            if verdict.path
-            else []
-        )
-        error = self._error(
-            ErrorType.UPSTREAM_ERROR,
-            refusal.message,
-            stage=stage,
-            details={
-                "upstream": upstream,
-                "upstream_run_id": verdict.run_id,
-                "upstream_status": verdict.status.value if verdict.status else None,
-            },
-            remediation_hint=refusal.remediation_hint,
-            severity=Severity.FATAL,
-            evidence=evidence,
-        )
+        refusal, error = upstream_error(verdict, stage=self._where(stage))
+        recorder.write_note(self.run_id, registry=self.registry, errors=[error])
         mark_recorded(refusal, error)
         raise refusal
 

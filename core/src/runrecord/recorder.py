@@ -619,10 +619,11 @@ def write_stage(
     )
 
 
-Unreported = Literal["upstream_failed", "not_selected", "crashed"]
+Unreported = Literal["upstream_failed", "not_selected", "crashed", "failed"]
 """Why a node left no stage of its own: it never ran because something upstream failed, it
-was not selected (skipped by a branch, a subset run), or its process died before it could
-report."""
+was not selected (skipped by a branch, a subset run), its process died before it could
+report, or it failed where no hook of ours ran (the orchestrator knows the error's class and
+message, not the exception)."""
 
 
 def write_unreported_stage(
@@ -635,14 +636,17 @@ def write_unreported_stage(
     started_at: datetime | None = None,
     completed_at: datetime | None = None,
     detail: str | None = None,
+    exception_class: str | None = None,
 ) -> Path:
     """Write the stage of an orchestrator node that ended without reporting itself.
 
     Orchestrators fire no callback for a node that never ran (downstream of a failure) or
     whose process was killed. The finalizer, which sees the whole run, writes those stages
     with this: ``upstream_failed`` and ``not_selected`` give a ``skipped`` stage with that
-    reason code; ``crashed`` gives an ``error`` stage with a ``crashed`` error. Idempotent
-    per node and attempt (finalizers may run twice).
+    reason code; ``crashed`` gives an ``error`` stage with a ``crashed`` error; ``failed``
+    an ``error`` stage with a ``runtime_error`` built from what the orchestrator reported
+    (``exception_class``, ``detail``). Idempotent per node and attempt (finalizers may run
+    twice).
 
     Args:
         run_id: The open run.
@@ -652,24 +656,39 @@ def write_unreported_stage(
         registry: The project registry, its path, or None to discover it.
         started_at: When the node started, if known (a crashed node).
         completed_at: When the orchestrator saw it end, if known.
-        detail: What the orchestrator said, for the crash message.
+        detail: What the orchestrator said: the crash's cause, or the failure's message.
+        exception_class: For ``failed``, the qualified class of the exception it reported.
 
     Returns:
         The fragment's path.
     """
     name = node.id if node is not None else stage
     key = f"unreported:{name}:{node.attempt if node is not None else ''}"
-    if outcome == "crashed":
-        why = detail or "its process died (killed, out of memory, lost worker)"
-        error = error_object(
-            ErrorType.CRASHED,
-            f"{name} ended without reporting: {why}",
-            stage=stage,
-            details={"node": name},
-            remediation_hint="read the node's log in the orchestrator (killed by the OOM "
-            "killer, a lost worker or a timeout?), then rerun it",
-            key=f"{name} ended without reporting",
-        )
+    if outcome in {"crashed", "failed"}:
+        if outcome == "crashed":
+            why = detail or "its process died (killed, out of memory, lost worker)"
+            error = error_object(
+                ErrorType.CRASHED,
+                f"{name} ended without reporting: {why}",
+                stage=stage,
+                details={"node": name},
+                remediation_hint="read the node's log in the orchestrator (killed by the OOM "
+                "killer, a lost worker or a timeout?), then rerun it",
+                key=f"{name} ended without reporting",
+            )
+        else:
+            cls = exception_class or "unknown"
+            text = redact_text(
+                f"{cls.rsplit('.', 1)[-1]}: {detail or 'failed'}", extra=secret_values()
+            )
+            error = error_object(
+                ErrorType.RUNTIME_ERROR,
+                text,
+                stage=stage,
+                details={"node": name},
+                exception=ExceptionInfo(class_=cls, trace=None) if exception_class else None,
+                key=f"{cls}: {name} failed",
+            )
         return write_stage(
             run_id,
             stage,
