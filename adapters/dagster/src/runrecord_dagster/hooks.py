@@ -1,0 +1,135 @@
+"""Success and failure hooks: one stage fragment per op or asset step.
+
+The hooks run in the step's own process right after it (under the multiprocess executor,
+each step is its own process). A step whose process is killed runs no hook: the run status
+sensor (:mod:`.sensors`) writes its stage from Dagster's events instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import dagster as dg
+
+# Dagster resolves the hooks' annotations when they are defined: a runtime import.
+from dagster import HookContext
+
+import runrecord
+from runrecord_dagster.report import _pop_report
+from runrecord_dagster.resources import RESOURCE_KEY, RunRecordResource
+
+__all__ = ["runrecord_hooks", "with_runrecord_hooks"]
+
+T = TypeVar("T")
+
+
+def _attempt_key(node_id: str, attempt: int | None) -> str:
+    """The idempotency key of one step attempt's stage: hooks, checks and finalizers share it."""
+    return f"{node_id}:{attempt}"
+
+
+def _record_step(context: HookContext, failed: bool) -> None:
+    resource: RunRecordResource = getattr(context.resources, RESOURCE_KEY)
+    registry = resource.registry()
+    report = _pop_report(context.run_id, context.step_key)
+    run = context.instance.get_run_by_id(context.run_id)
+    if run is None:  # pragma: no cover - a hook always runs inside a stored run
+        return
+    stage = resource.stage_name(context.step_key, context.op.tags, registry.stages)
+    run_id = resource.open(run, registry)
+    stats = context.instance.get_run_step_stats(context.run_id, step_keys=[context.step_key])
+    attempt = stats[0].attempts if stats else 1
+    started = stats[0].start_time if stats and stats[0].start_time else None
+    common: dict[str, Any] = {
+        "registry": registry,
+        "status": "error" if failed else "success",
+        "started_at": datetime.fromtimestamp(started, UTC) if started else None,
+        "node": runrecord.NodeRef(id=context.step_key, attempt=attempt),
+        "evidence": report.evidence,
+        "warnings": [
+            runrecord.warning_object(kind, message, stage=stage, details=details)
+            for kind, message, details in report.warnings
+        ],
+        # An error the step's input already recorded is listed, not recorded twice.
+        "exception": context.op_exception if failed else None,
+        "key": _attempt_key(context.step_key, attempt),  # a step that wrote its own stage wins
+    }
+    try:
+        runrecord.write_stage(
+            run_id, stage, counters=report.counters, skip_reasons=report.skip_reasons, **common
+        )
+    except runrecord.CountersError as bad:  # keep the stage; say why its counters are gone
+        error = runrecord.error_from_exception(bad, stage=stage)
+        runrecord.write_stage(run_id, stage, errors=[error], **common)
+
+
+@dg.success_hook(name="runrecord_stage_success", required_resource_keys={RESOURCE_KEY})
+def _success(context: HookContext) -> None:
+    _record_step(context, failed=False)
+
+
+@dg.failure_hook(name="runrecord_stage_failure", required_resource_keys={RESOURCE_KEY})
+def _failure(context: HookContext) -> None:
+    _record_step(context, failed=True)
+
+
+def runrecord_hooks() -> set[dg.HookDefinition]:
+    """The success and failure hooks that write one stage fragment per op or asset step.
+
+    They need a :class:`~runrecord_dagster.RunRecordResource` under the ``runrecord`` key.
+
+    Returns:
+        The two hooks, for ``define_asset_job(hooks=...)``, ``@job(hooks=...)``,
+        ``@asset(hooks=...)`` or ``.with_hooks(...)``.
+
+    Examples:
+        >>> import dagster as dg
+        >>> @dg.asset
+        ... def orders() -> list[int]:
+        ...     return [1, 2, 3]
+        >>> job = dg.define_asset_job("orders_job", selection=[orders], hooks=runrecord_hooks())
+        >>> sorted(h.name for h in runrecord_hooks())
+        ['runrecord_stage_failure', 'runrecord_stage_success']
+    """
+    return {_success, _failure}
+
+
+def with_runrecord_hooks(definitions: Iterable[T]) -> list[T]:
+    """Attach the hooks to existing assets, asset checks and jobs without changing their code.
+
+    Anything without compute (asset specs, source assets, sensors, ...) is returned as it is.
+
+    Args:
+        definitions: Assets, asset checks, jobs and other definitions.
+
+    Returns:
+        The same definitions, in order, with the hooks attached where they apply.
+
+    Raises:
+        runrecord.ConfigError: An unresolved asset job (from ``define_asset_job``): give it
+            ``hooks=runrecord_hooks()`` instead.
+
+    Examples:
+        >>> import dagster as dg
+        >>> @dg.asset
+        ... def orders() -> list[int]:
+        ...     return [1, 2, 3]
+        >>> [hooked] = with_runrecord_hooks([orders])
+        >>> sorted(h.name for h in hooked.hook_defs)
+        ['runrecord_stage_failure', 'runrecord_stage_success']
+    """
+    out: list[T] = []
+    for item in definitions:
+        if hasattr(item, "with_hooks"):
+            out.append(item.with_hooks(runrecord_hooks()))
+        elif hasattr(item, "hooks") and hasattr(item, "selection"):
+            raise runrecord.ConfigError(
+                f"cannot attach hooks to the asset job {getattr(item, 'name', item)!r} after "
+                "define_asset_job",
+                hint="pass hooks=runrecord_hooks() to define_asset_job(...)",
+            )
+        else:
+            out.append(item)
+    return out
