@@ -553,3 +553,40 @@ def test_upstream_error_is_the_same_for_every_consumer(registry: Registry) -> No
     (recorded,) = run.record.errors
     assert recorded.error_id == error.error_id  # stable across consumers and runs
     assert run.record.stages[0].errors == [recorded.error_id]
+
+
+def test_a_callback_and_a_finalizer_for_one_try_record_it_once_and_leave_no_orphan(
+    registry: Registry,
+) -> None:
+    run_id = runrecord.open_run("acme.daily", registry=registry, command="x", detached=True)
+    node = runrecord.NodeRef(id="load_orders", attempt=1)
+    # The finalizer saw the try end without a stage and wrote it ...
+    runrecord.write_unreported_stage(
+        run_id, "load", outcome="crashed", node=node, registry=registry
+    )
+    # ... then the late failure callback of the same try arrives: nothing more is written.
+    runrecord.write_stage(
+        run_id,
+        "load",
+        registry=registry,
+        node=node,
+        exception=KeyError("late"),
+        key="load_orders:1",
+    )
+    runrecord.write_note(
+        run_id,
+        registry=registry,
+        key="unmapped",
+        errors=[runrecord.error_object("config_error", "x")],
+    )
+    runrecord.write_note(
+        run_id,
+        registry=registry,
+        key="unmapped",
+        errors=[runrecord.error_object("config_error", "x")],
+    )
+    store = runrecord.Store(registry.record_dir)
+    assert not store.evidence_dir(run_id).exists()  # no trace stored for the duplicate
+    record = runrecord.finalize_run(run_id, registry=registry).record
+    assert sorted(e.type for e in record.errors) == ["config_error", "crashed"]
+    assert len(record.stages) == 1

@@ -66,6 +66,7 @@ from runrecord.model import (
     WarningObject,
 )
 from runrecord.recorder import (
+    check_counts,
     error_from_exception,
     error_object,
     new_run_id,
@@ -169,6 +170,7 @@ __all__ = [
     "__version__",
     "assess",
     "build_manifest",
+    "check_counts",
     "check_name",
     "check_upstream",
     "error_from_exception",

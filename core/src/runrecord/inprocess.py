@@ -423,7 +423,7 @@ class Run:
     def count(self, *, skip_reason: ReasonCode | str | None = None, **counters: int) -> None:
         """Add run-level counters (outside any stage); see :meth:`Stage.count`."""
         self._require_open()
-        values, reasons = _counts(counters, skip_reason, None)
+        values, reasons = recorder.check_counts(counters, skip_reason=skip_reason)
         recorder.write_note(
             self.run_id, registry=self.registry, counters=values, skip_reasons=reasons
         )
@@ -436,27 +436,6 @@ def _note(exc: BaseException, text: str) -> None:
 
 def _clean_exit(exc: BaseException) -> bool:
     return isinstance(exc, SystemExit) and exc.code in (None, 0)
-
-
-def _counts(
-    counters: Mapping[str, int], skip_reason: ReasonCode | str | None, note: str | None
-) -> tuple[dict[str, int], list[SkipReason]]:
-    values = recorder._counters(counters)
-    reasons = []
-    for unit in (SkipUnit.FILES, SkipUnit.RECORDS):
-        skipped = values.get(f"{unit}_skipped", 0)
-        if not skipped:
-            continue
-        if skip_reason is None:
-            raise CountersError(
-                f"{skipped} {unit} counted as skipped without a reason code",
-                hint=f"pass skip_reason='duplicate' (or another code), or use "
-                f"stage.skip({skipped}, reason, what='{unit}')",
-            )
-        reasons.append(
-            SkipReason(code=ReasonCode(skip_reason), count=skipped, what=unit, note=note)
-        )
-    return values, reasons
 
 
 class Stage:
@@ -526,7 +505,7 @@ class Stage:
             CountersError: A negative or non-integer count, a derived counter, or skipped
                 items without a reason code.
         """
-        values, reasons = _counts(counters, skip_reason, None)
+        values, reasons = recorder.check_counts(counters, skip_reason=skip_reason)
         for name, value in values.items():
             self._counters[name] = self._counters.get(name, 0) + value
         self._skips += reasons
@@ -545,7 +524,9 @@ class Stage:
                 "use run.skip_stage(name, reason) to record a stage that did not run",
                 hint="stage.skip counts skipped records or files",
             )
-        values, reasons = _counts({f"{unit}_skipped": n}, reason, note)
+        values, reasons = recorder.check_counts(
+            {f"{unit}_skipped": n}, skip_reason=reason, note=note
+        )
         for name, value in values.items():
             self._counters[name] = self._counters.get(name, 0) + value
         self._skips += reasons

@@ -87,6 +87,7 @@ from runrecord.taxonomy import (
 
 __all__ = [
     "RegistryArg",
+    "check_counts",
     "error_from_exception",
     "error_object",
     "new_run_id",
@@ -489,6 +490,54 @@ def _counters(values: Mapping[str, object] | None) -> dict[str, int]:
     return out
 
 
+def check_counts(
+    counters: Mapping[str, int],
+    *,
+    skip_reason: ReasonCode | str | None = None,
+    note: str | None = None,
+) -> tuple[dict[str, int], list[SkipReason]]:
+    """Check counter increments reported by pipeline code, where the code reports them.
+
+    Orchestrator helpers call this when a task counts, so that a miscount fails the task
+    that made it, not a callback later.
+
+    Args:
+        counters: Counter increments: the required counters (but ``errors_count`` and
+            ``warnings_count``, which are derived) and snake_case extra counters.
+        skip_reason: Reason code for the files or records counted as skipped (required
+            when they are non-zero).
+        note: Context for the skip reasons.
+
+    Returns:
+        The counters, and one skip reason per unit skipped.
+
+    Raises:
+        CountersError: A negative or non-integer count, a derived counter, a bad name, or
+            skipped items without a reason code.
+
+    Examples:
+        >>> counts, reasons = check_counts(
+        ...     {"records_seen": 3, "records_skipped": 1}, skip_reason="duplicate")
+        >>> [(r.code.value, r.count, r.what.value) for r in reasons]
+        [('duplicate', 1, 'records')]
+    """
+    values = _counters(counters)
+    reasons = []
+    for unit in (SkipUnit.FILES, SkipUnit.RECORDS):
+        skipped = values.get(f"{unit}_skipped", 0)
+        if not skipped:
+            continue
+        if skip_reason is None:
+            raise CountersError(
+                f"{skipped} {unit} counted as skipped without a reason code",
+                hint=f"pass skip_reason='duplicate' (or another code), or use "
+                f"stage.skip({skipped}, reason, what='{unit}')",
+            )
+        code = _vocabulary(ReasonCode, skip_reason, "skip reason code")
+        reasons.append(SkipReason(code=code, count=skipped, what=unit, note=note))
+    return values, reasons
+
+
 def _reconcile_skips(counters: dict[str, int], reasons: Sequence[SkipReason]) -> None:
     for unit in (SkipUnit.FILES, SkipUnit.RECORDS):
         explained = sum(r.count for r in reasons if r.what is unit)
@@ -563,6 +612,9 @@ def write_stage(
     _check_stage(reg, stage)
     store = _store(reg)
     _writable(store, run_id)
+    keyed = None if key is None else f"stage:{stage}:{key}"
+    if keyed is not None and store.fragment_exists(run_id, "stage", keyed):
+        return store.fragment_path(run_id, "stage", keyed)  # recorded once already
     state = StageStatus(status)
     reasons = list(skip_reasons)
     if state is StageStatus.SKIPPED and not any(r.what is SkipUnit.STAGE for r in reasons):
@@ -612,7 +664,7 @@ def write_stage(
         store,
         run_id,
         "stage",
-        key=None if key is None else f"stage:{stage}:{key}",
+        key=keyed,
         stage=part,
         errors=[e.model_copy(update={"stage": stage}) for e in errs],
         warnings=[w.model_copy(update={"stage": stage}) for w in warnings],
@@ -637,6 +689,7 @@ def write_unreported_stage(
     completed_at: datetime | None = None,
     detail: str | None = None,
     exception_class: str | None = None,
+    key: str | None = None,
 ) -> Path:
     """Write the stage of an orchestrator node that ended without reporting itself.
 
@@ -658,12 +711,16 @@ def write_unreported_stage(
         completed_at: When the orchestrator saw it end, if known.
         detail: What the orchestrator said: the crash's cause, or the failure's message.
         exception_class: For ``failed``, the qualified class of the exception it reported.
+        key: The idempotency key, as for :func:`write_stage`; ``"<node id>:<attempt>"`` by
+            default, the same key a callback writing that attempt's stage should use, so
+            that whichever writes first wins.
 
     Returns:
         The fragment's path.
     """
     name = node.id if node is not None else stage
-    key = f"unreported:{name}:{node.attempt if node is not None else ''}"
+    if key is None:
+        key = f"{name}:{node.attempt if node is not None else None}"
     if outcome in {"crashed", "failed"}:
         if outcome == "crashed":
             why = detail or "its process died (killed, out of memory, lost worker)"
@@ -719,8 +776,18 @@ def write_note(
     warnings: Iterable[WarningObject] = (),
     counters: Mapping[str, int] | None = None,
     skip_reasons: Iterable[SkipReason] = (),
+    key: str | None = None,
 ) -> Path:
     """Write run-level errors, warnings, counters or skip reasons of an open run.
+
+    Args:
+        run_id: The open run.
+        registry: The project registry, its path, or None to discover it.
+        errors: Run-level error objects.
+        warnings: Run-level warning objects.
+        counters: Run-level counters (outside any stage).
+        skip_reasons: Reason codes for files or records skipped at run level.
+        key: Makes the write idempotent: a second note with the same key is not recorded.
 
     Returns:
         The fragment's path.
@@ -735,6 +802,7 @@ def write_note(
         store,
         run_id,
         "note",
+        key=None if key is None else f"note:{key}",
         errors=errs,
         warnings=warns,
         counters=_counters(counters),

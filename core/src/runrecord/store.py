@@ -168,10 +168,9 @@ class Store:
         directory = self.staging_dir(run_id)
         if key is None:
             name = f"{time.time_ns():020d}-{kind}-{os.getpid()}-{secrets.token_hex(4)}.json"
+            path = directory / name
         else:
-            digest = hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
-            name = f"{KEYED}{kind}-{digest}.json"
-        path = directory / name
+            path = self.fragment_path(run_id, kind, key)
         with _resource("write fragment in", directory):
             directory.mkdir(parents=True, exist_ok=True)
             # Not flushed to disk: a fragment must survive its process being killed, which
@@ -179,6 +178,15 @@ class Store:
             with contextlib.suppress(FileExistsError):
                 write_new(path, data, durable=False)
         return path
+
+    def fragment_path(self, run_id: str, kind: str, key: str) -> Path:
+        """The path of the fragment written with ``key``."""
+        digest = hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
+        return self.staging_dir(run_id) / f"{KEYED}{kind}-{digest}.json"
+
+    def fragment_exists(self, run_id: str, kind: str, key: str) -> bool:
+        """Whether a fragment was written with ``key``."""
+        return self.fragment_path(run_id, kind, key).exists()
 
     def fragment_paths(self, run_id: str) -> list[Path]:
         """Every fragment of an open run, in write order (temporary files excluded)."""
