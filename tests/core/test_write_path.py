@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -590,3 +591,74 @@ def test_a_callback_and_a_finalizer_for_one_try_record_it_once_and_leave_no_orph
     record = runrecord.finalize_run(run_id, registry=registry).record
     assert sorted(e.type for e in record.errors) == ["config_error", "crashed"]
     assert len(record.stages) == 1
+
+
+def test_a_stage_report_is_kept_anywhere_and_written_when_the_task_ends(
+    registry: Registry,
+) -> None:
+    run_id = runrecord.open_run("acme.daily", registry=registry, command="x", detached=True)
+    report = runrecord.StageReport("transform")
+    report.count(records_seen=5, records_processed=4)
+    report.skip(1, "filtered", note="test accounts")
+    report.warn("records_skipped", "one test account")
+    report.evidence("log", "/var/log/etl/transform.log")
+    with pytest.raises(runrecord.CountersError):
+        report.count(records_skipped=2)
+    report.write(run_id, registry=registry, node=runrecord.NodeRef(id="t", attempt=1), key="t:1")
+    report.write(run_id, registry=registry, node=runrecord.NodeRef(id="t", attempt=1), key="t:1")
+    record = runrecord.finalize_run(run_id, registry=registry).record
+    (stage,) = record.stages
+    assert (stage.counters.records_seen, stage.counters.records_skipped) == (5, 1)
+    assert stage.skip_reasons[0].note == "test accounts"
+    assert record.warnings[0].stage == "transform"
+    assert stage.evidence[0].path == "/var/log/etl/transform.log"
+
+
+@pytest.mark.parametrize("ending", ["crashed", "cancelled"])
+def test_an_orchestrator_reports_how_a_run_ended(
+    registry: Registry, ending: Literal["crashed", "cancelled"]
+) -> None:
+    run_id = runrecord.open_run("acme.daily", registry=registry, command="x", detached=True)
+    runrecord.write_stage(run_id, "extract", registry=registry)
+    runrecord.write_unreported_stage(
+        run_id,
+        "load",
+        outcome="upstream_failed",
+        detail="after t ended",
+        node=runrecord.NodeRef(id="l", attempt=0),
+        registry=registry,
+    )
+    record = runrecord.finalize_run(
+        run_id, registry=registry, ending=ending, reason="the runner saw it go"
+    ).record
+    assert record.status == "error"
+    assert record.completed_at is not None  # finalized by whoever saw it end
+    (error,) = record.errors
+    assert (error.type, error.stage) == (ending, "run")
+    assert "the runner saw it go" in error.message
+    assert record.stages[1].skip_reasons[0].note == "after t ended"
+
+
+@pytest.mark.parametrize("ending", ["crashed", "cancelled"])
+def test_how_a_run_ended_is_not_said_twice(
+    registry: Registry, ending: Literal["crashed", "cancelled"]
+) -> None:
+    run_id = runrecord.open_run("acme.daily", registry=registry, command="x", detached=True)
+    runrecord.write_unreported_stage(
+        run_id,
+        "transform",
+        outcome=ending,
+        node=runrecord.NodeRef(id="t", attempt=1),
+        registry=registry,
+    )
+    record = runrecord.finalize_run(run_id, registry=registry, ending=ending, reason="x").record
+    assert [(e.type, e.stage) for e in record.errors] == [(ending, "transform")]
+
+
+def test_mark_recorded_is_public_for_adapters() -> None:
+    exc = ValueError("x")
+    assert not runrecord.is_recorded(exc)
+    error = runrecord.error_object("runtime_error", "x", stage="load")
+    runrecord.mark_recorded(exc, error)
+    assert runrecord.is_recorded(exc)
+    assert runrecord.recorded_error(exc) == (error.error_id, "load")

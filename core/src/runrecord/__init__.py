@@ -33,7 +33,7 @@ from runrecord.finalize import FinalizeResult, finalize_run, staged_stages
 from runrecord.gate import Verdict, check_upstream, latest_record, upstream_error
 from runrecord.hashing import hash_bytes, hash_file, hash_path
 from runrecord.ids import check_name, run_id_for, stable_id
-from runrecord.inprocess import OutputWriter, Run, Stage, output_writer, run
+from runrecord.inprocess import OutputWriter, Run, Stage, StageReport, output_writer, run
 from runrecord.manifest import (
     Manifest,
     ManifestFile,
@@ -69,10 +69,13 @@ from runrecord.recorder import (
     check_counts,
     error_from_exception,
     error_object,
+    is_recorded,
+    mark_recorded,
     new_run_id,
     open_run,
     output_not_written,
     promote_output,
+    recorded_error,
     resolve_input,
     warning_object,
     write_note,
@@ -157,6 +160,7 @@ __all__ = [
     "SkipUnit",
     "Stage",
     "StageRecord",
+    "StageReport",
     "StageStatus",
     "Status",
     "Store",
@@ -181,11 +185,13 @@ __all__ = [
     "hash_bytes",
     "hash_file",
     "hash_path",
+    "is_recorded",
     "is_secret_key",
     "latest_record",
     "load_registry",
     "load_schema",
     "manifest_path_for",
+    "mark_recorded",
     "new_run_id",
     "open_run",
     "output_not_written",
@@ -193,6 +199,7 @@ __all__ = [
     "promote_output",
     "read_manifest",
     "read_record",
+    "recorded_error",
     "recover",
     "redact",
     "redact_text",

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from pydantic import JsonValue, ValidationError
 
@@ -420,6 +421,7 @@ def finalize_run(
     completed_at: datetime | None = None,
     status: Status | str | None = None,
     reason: str | None = None,
+    ending: Literal["crashed", "cancelled"] | None = None,
     exist_ok: bool = False,
     _crashed: bool = False,
 ) -> FinalizeResult:
@@ -439,7 +441,11 @@ def finalize_run(
         status: Ask for a worse status than the facts give: only ``error`` can be asked
             for (with ``reason``, recorded as an error when the facts are not already an
             error); a better status than the facts allow is never given.
-        reason: Why the caller asks for ``error``.
+        reason: Why the caller asks for ``error``, or how the run ended (``ending``).
+        ending: How an orchestrator saw the run end when that was not by itself: its
+            process ``crashed`` (killed, lost) or it was ``cancelled``. Recorded as that
+            error (with ``reason``), so the run is ``error``, the same wording from every
+            adapter.
         exist_ok: When the record already exists, return it instead of raising (for
             orchestrator callbacks that may fire twice).
 
@@ -470,13 +476,26 @@ def finalize_run(
             f"cannot ask for status {status}: only 'error' can be asked for",
             hint="success, empty_success and partial_success follow from the recorded facts",
         )
-    if status is not None:
+    said = redact_text(reason or "no reason given", extra=secret_values())
+    if ending == "crashed":
+        failure = error_object(
+            ErrorType.CRASHED,
+            f"the run's process ended before the run did: {said}",
+            severity=Severity.FATAL,
+            remediation_hint=ErrorType.CRASHED.remediation,
+            key="the run's process ended before the run did",
+        )
+    elif ending == "cancelled":
+        failure = error_object(
+            ErrorType.CANCELLED,
+            f"the run was cancelled: {said}",
+            severity=Severity.FATAL,
+            key="the run was cancelled",
+        )
+    elif status is not None:
         failure = error_object(
             ErrorType.RUNTIME_ERROR,
-            redact_text(
-                f"marked as error by the caller: {reason or 'no reason given'}",
-                extra=secret_values(),
-            ),
+            f"marked as error by the caller: {said}",
             remediation_hint="read the caller's reason and the logs of the run",
             key="marked as error by the caller",
         )
@@ -491,9 +510,14 @@ def finalize_run(
         crashed=_crashed,
         failure=None,
     )
-    if failure is not None and record.status is not Status.ERROR:
-        # Asked for error by a caller that knows more (the orchestrator saw a failure):
-        # the facts did not say so already, so the caller's reason becomes an error.
+    # The orchestrator saw the run crash or be cancelled, or asks for error: unless the facts
+    # say so already, what it saw becomes an error of the record.
+    said_already = failure is not None and (
+        any(e.type == failure.type for e in record.all_errors())
+        if ending is not None
+        else record.status is Status.ERROR
+    )
+    if failure is not None and not said_already:
         record = _assemble(
             header,
             fragments,

@@ -67,7 +67,7 @@ from runrecord.taxonomy import (
     WarningType,
 )
 
-__all__ = ["OutputWriter", "Run", "Stage", "output_writer", "run"]
+__all__ = ["OutputWriter", "Run", "Stage", "StageReport", "output_writer", "run"]
 
 
 def run(
@@ -438,58 +438,30 @@ def _clean_exit(exc: BaseException) -> bool:
     return isinstance(exc, SystemExit) and exc.code in (None, 0)
 
 
-class Stage:
-    """One stage being recorded; create it with :meth:`Run.stage`.
+class StageReport:
+    """What one stage attempt did: counters, skip reasons, warnings, errors, evidence.
 
-    Use it as a context manager: leaving the block writes the stage's fragment. An
-    exception escaping the block is recorded as the stage's error and re-raised.
+    :class:`Stage` is one (for the in-process API); orchestrator adapters keep one per task
+    or step while it runs, and :meth:`write` it when the task ends, from wherever that is.
+
+    Args:
+        stage: The stage name (checked when written).
+
+    Examples:
+        >>> report = StageReport("transform")
+        >>> report.count(records_seen=10, records_processed=9)
+        >>> report.skip(1, "duplicate")
+        >>> report.counters, [r.code.value for r in report.skip_reasons]
+        ({'records_seen': 10, 'records_processed': 9, 'records_skipped': 1}, ['duplicate'])
     """
 
-    def __init__(self, run: Run, name: str, node: NodeRef | None) -> None:
-        self.run = run
-        self.name = name
-        self.node = node
-        self._counters: dict[str, int] = {}
-        self._skips: list[SkipReason] = []
-        self._errors: list[ErrorObject] = []
-        self._warnings: list[WarningObject] = []
-        self._evidence: list[EvidencePointer] = []
-        self._started: datetime | None = None
-
-    def __enter__(self) -> Self:
-        self._started = datetime.now(UTC)
-        self.run._stages.append(self.name)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.run._stages.pop()
-        failed = exc is not None and not _clean_exit(exc)
-        try:
-            recorder.write_stage(
-                self.run.run_id,
-                self.name,
-                registry=self.run.registry,
-                status=StageStatus.ERROR if failed else StageStatus.SUCCESS,
-                counters=self._counters,
-                started_at=self._started,
-                skip_reasons=self._skips,
-                warnings=self._warnings,
-                errors=self._errors,
-                evidence=self._evidence,
-                node=self.node,
-                exception=exc if failed else None,
-            )
-        except RunRecordError as failure:
-            if exc is None:
-                raise
-            _note(exc, f"could not record stage {self.name!r}: {failure}")
-        if exc is not None:
-            mark_recorded(exc)
+    def __init__(self, stage: str) -> None:
+        self.name = stage
+        self.counters: dict[str, int] = {}
+        self.skip_reasons: list[SkipReason] = []
+        self.errors: list[ErrorObject] = []
+        self.warnings: list[WarningObject] = []
+        self.evidence_pointers: list[EvidencePointer] = []
 
     def count(self, *, skip_reason: ReasonCode | str | None = None, **counters: int) -> None:
         """Add to the stage's counters.
@@ -506,9 +478,7 @@ class Stage:
                 items without a reason code.
         """
         values, reasons = recorder.check_counts(counters, skip_reason=skip_reason)
-        for name, value in values.items():
-            self._counters[name] = self._counters.get(name, 0) + value
-        self._skips += reasons
+        self._add(values, reasons)
 
     def skip(
         self, n: int, reason: ReasonCode | str, what: str = "records", note: str | None = None
@@ -518,7 +488,7 @@ class Stage:
         Skipping records is normal processing (duplicates, filtered rows): it lowers
         nothing, but every skipped item needs its reason code.
         """
-        unit = SkipUnit(what)
+        unit = recorder._vocabulary(SkipUnit, what, "skip unit")
         if unit is SkipUnit.STAGE:
             raise CountersError(
                 "use run.skip_stage(name, reason) to record a stage that did not run",
@@ -527,9 +497,12 @@ class Stage:
         values, reasons = recorder.check_counts(
             {f"{unit}_skipped": n}, skip_reason=reason, note=note
         )
+        self._add(values, reasons)
+
+    def _add(self, values: Mapping[str, int], reasons: Iterable[SkipReason]) -> None:
         for name, value in values.items():
-            self._counters[name] = self._counters.get(name, 0) + value
-        self._skips += reasons
+            self.counters[name] = self.counters.get(name, 0) + value
+        self.skip_reasons += reasons
 
     def warn(
         self,
@@ -540,7 +513,7 @@ class Stage:
         evidence: Iterable[EvidencePointer] = (),
     ) -> None:
         """Record a warning of this stage."""
-        self._warnings.append(
+        self.warnings.append(
             recorder.warning_object(
                 type, message, stage=self.name, details=details, evidence=evidence
             )
@@ -557,7 +530,7 @@ class Stage:
         evidence: Iterable[EvidencePointer] = (),
     ) -> None:
         """Record an error of this stage without raising; the stage and the run end in error."""
-        self._errors.append(
+        self.errors.append(
             recorder.error_object(
                 type,
                 message,
@@ -578,14 +551,91 @@ class Stage:
         note: str | None = None,
     ) -> None:
         """Point at durable evidence of this stage (a log file, a report, a URL)."""
-        self._evidence.append(
+        self.evidence_pointers.append(
             EvidencePointer(
-                kind=EvidenceKind(kind),
+                kind=recorder._vocabulary(EvidenceKind, kind, "evidence kind"),
                 path=str(Path(path).absolute()) if path is not None else None,
                 ref=ref,
                 note=note,
             )
         )
+
+    def write(
+        self,
+        run_id: str,
+        *,
+        registry: RegistryArg = None,
+        status: StageStatus | str = StageStatus.SUCCESS,
+        node: NodeRef | None = None,
+        started_at: datetime | None = None,
+        completed_at: datetime | None = None,
+        exception: BaseException | None = None,
+        key: str | None = None,
+    ) -> Path:
+        """Write this stage attempt to an open run (see :func:`runrecord.write_stage`).
+
+        Returns:
+            The fragment's path.
+        """
+        return recorder.write_stage(
+            run_id,
+            self.name,
+            registry=registry,
+            status=status,
+            counters=self.counters,
+            started_at=started_at,
+            completed_at=completed_at,
+            skip_reasons=self.skip_reasons,
+            warnings=self.warnings,
+            errors=self.errors,
+            evidence=self.evidence_pointers,
+            node=node,
+            exception=exception,
+            key=key,
+        )
+
+
+class Stage(StageReport):
+    """One stage being recorded; create it with :meth:`Run.stage`.
+
+    Use it as a context manager: leaving the block writes the stage's fragment. An
+    exception escaping the block is recorded as the stage's error and re-raised.
+    """
+
+    def __init__(self, run: Run, name: str, node: NodeRef | None) -> None:
+        super().__init__(name)
+        self.run = run
+        self.node = node
+        self._started: datetime | None = None
+
+    def __enter__(self) -> Self:
+        self._started = datetime.now(UTC)
+        self.run._stages.append(self.name)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.run._stages.pop()
+        failed = exc is not None and not _clean_exit(exc)
+        try:
+            self.write(
+                self.run.run_id,
+                registry=self.run.registry,
+                status=StageStatus.ERROR if failed else StageStatus.SUCCESS,
+                node=self.node,
+                started_at=self._started,
+                exception=exc if failed else None,
+            )
+        except RunRecordError as failure:
+            if exc is None:
+                raise
+            _note(exc, f"could not record stage {self.name!r}: {failure}")
+        if exc is not None:
+            mark_recorded(exc)
 
 
 def output_writer(

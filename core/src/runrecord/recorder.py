@@ -671,11 +671,11 @@ def write_stage(
     )
 
 
-Unreported = Literal["upstream_failed", "not_selected", "crashed", "failed"]
+Unreported = Literal["upstream_failed", "not_selected", "crashed", "failed", "cancelled"]
 """Why a node left no stage of its own: it never ran because something upstream failed, it
 was not selected (skipped by a branch, a subset run), its process died before it could
-report, or it failed where no hook of ours ran (the orchestrator knows the error's class and
-message, not the exception)."""
+report, it failed where no hook of ours ran (the orchestrator knows the error's class and
+message, not the exception), or it was cancelled while it ran."""
 
 
 def write_unreported_stage(
@@ -698,8 +698,8 @@ def write_unreported_stage(
     with this: ``upstream_failed`` and ``not_selected`` give a ``skipped`` stage with that
     reason code; ``crashed`` gives an ``error`` stage with a ``crashed`` error; ``failed``
     an ``error`` stage with a ``runtime_error`` built from what the orchestrator reported
-    (``exception_class``, ``detail``). Idempotent per node and attempt (finalizers may run
-    twice).
+    (``exception_class``, ``detail``); ``cancelled`` an ``error`` stage with a ``cancelled``
+    error. Idempotent per node and attempt (finalizers may run twice).
 
     Args:
         run_id: The open run.
@@ -709,7 +709,8 @@ def write_unreported_stage(
         registry: The project registry, its path, or None to discover it.
         started_at: When the node started, if known (a crashed node).
         completed_at: When the orchestrator saw it end, if known.
-        detail: What the orchestrator said: the crash's cause, or the failure's message.
+        detail: What the orchestrator said: the crash's cause, the failure's message, or
+            (for a skipped node) a note on the skip reason, such as which upstream failed.
         exception_class: For ``failed``, the qualified class of the exception it reported.
         key: The idempotency key, as for :func:`write_stage`; ``"<node id>:<attempt>"`` by
             default, the same key a callback writing that attempt's stage should use, so
@@ -721,8 +722,16 @@ def write_unreported_stage(
     name = node.id if node is not None else stage
     if key is None:
         key = f"{name}:{node.attempt if node is not None else None}"
-    if outcome in {"crashed", "failed"}:
-        if outcome == "crashed":
+    if outcome in {"crashed", "failed", "cancelled"}:
+        if outcome == "cancelled":
+            error = error_object(
+                ErrorType.CANCELLED,
+                f"{name} was cancelled" + (f": {detail}" if detail else ""),
+                stage=stage,
+                details={"node": name},
+                key=f"{name} was cancelled",
+            )
+        elif outcome == "crashed":
             why = detail or "its process died (killed, out of memory, lost worker)"
             error = error_object(
                 ErrorType.CRASHED,
@@ -762,7 +771,9 @@ def write_unreported_stage(
         stage,
         registry=registry,
         status=StageStatus.SKIPPED,
-        reason=ReasonCode(outcome),
+        skip_reasons=[
+            SkipReason(code=ReasonCode(outcome), count=1, what=SkipUnit.STAGE, note=detail or None)
+        ],
         node=node,
         key=key,
     )
