@@ -63,7 +63,7 @@ def extract(context: AssetExecutionContext) -> list[int]:
     report = stage_report(context)
     report.count(files_seen=1, files_processed=1, records_seen=len(rows))
     report.count(records_processed=len(rows))
-    report.add_evidence("file", Path(__file__), note="the pipeline's source")
+    report.evidence("file", Path(__file__), note="the pipeline's source")
     return rows
 
 

@@ -101,17 +101,19 @@ def test_skipped_records_need_a_reason_code(
     assert error.exception.class_ == "runrecord.errors.CountersError"
 
 
-def test_counters_the_core_refuses_leave_the_stage_with_an_error(
+def test_a_miscount_fails_the_step_that_made_it(
     run_assets: RunAssets, registry: runrecord.Registry
 ) -> None:
     result, record = run_assets([dagster_pipelines.negative])
 
-    assert result.success
+    assert not result.success  # stage_report().count refused it inside the step
     assert runrecord.validate_record(record, registry=registry).valid
     [stage] = record.stages
     assert (stage.stage, stage.status, stage.counters.records_seen) == ("extract", "error", 0)
     [error] = record.errors
     assert "non-negative" in error.message
+    assert error.exception is not None
+    assert error.exception.class_ == "runrecord.errors.CountersError"
 
 
 def test_without_hooks_the_finalizer_still_records_every_step(

@@ -445,7 +445,8 @@ class StageReport:
     or step while it runs, and :meth:`write` it when the task ends, from wherever that is.
 
     Args:
-        stage: The stage name (checked when written).
+        stage: The stage name (checked when written); None when it is only known when the
+            report is written (``write(stage=...)``).
 
     Examples:
         >>> report = StageReport("transform")
@@ -455,7 +456,7 @@ class StageReport:
         ({'records_seen': 10, 'records_processed': 9, 'records_skipped': 1}, ['duplicate'])
     """
 
-    def __init__(self, stage: str) -> None:
+    def __init__(self, stage: str | None = None) -> None:
         self.name = stage
         self.counters: dict[str, int] = {}
         self.skip_reasons: list[SkipReason] = []
@@ -515,7 +516,7 @@ class StageReport:
         """Record a warning of this stage."""
         self.warnings.append(
             recorder.warning_object(
-                type, message, stage=self.name, details=details, evidence=evidence
+                type, message, stage=self.name or RUN_STAGE, details=details, evidence=evidence
             )
         )
 
@@ -534,7 +535,7 @@ class StageReport:
             recorder.error_object(
                 type,
                 message,
-                stage=self.name,
+                stage=self.name or RUN_STAGE,
                 details=details,
                 remediation_hint=remediation_hint,
                 severity=severity,
@@ -564,6 +565,7 @@ class StageReport:
         self,
         run_id: str,
         *,
+        stage: str | None = None,
         registry: RegistryArg = None,
         status: StageStatus | str = StageStatus.SUCCESS,
         node: NodeRef | None = None,
@@ -574,12 +576,32 @@ class StageReport:
     ) -> Path:
         """Write this stage attempt to an open run (see :func:`runrecord.write_stage`).
 
+        Args:
+            run_id: The open run.
+            stage: The stage, when the report was made without one.
+            registry: The project registry, its path, or None to discover it.
+            status: ``success``, ``skipped`` or ``error`` (a stage with errors is ``error``).
+            node: The orchestrator node (task / op / asset and attempt).
+            started_at: When the attempt started.
+            completed_at: When it ended; now by default.
+            exception: An exception that ended the attempt.
+            key: Makes the write idempotent (``"<node id>:<attempt>"``).
+
         Returns:
             The fragment's path.
+
+        Raises:
+            ConfigError: No stage given, here or when the report was made.
         """
+        name = stage or self.name
+        if name is None:
+            raise ConfigError(
+                "a stage report needs its stage to be written",
+                hint="pass stage= to write(), or make the report with StageReport(stage)",
+            )
         return recorder.write_stage(
             run_id,
-            self.name,
+            name,
             registry=registry,
             status=status,
             counters=self.counters,
@@ -610,7 +632,7 @@ class Stage(StageReport):
 
     def __enter__(self) -> Self:
         self._started = datetime.now(UTC)
-        self.run._stages.append(self.name)
+        self.run._stages.append(self.name or RUN_STAGE)
         return self
 
     def __exit__(

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from runrecord_dagster.finalize import finalize_dagster_run
     from runrecord_dagster.hooks import runrecord_hooks, with_runrecord_hooks
     from runrecord_dagster.io_manager import RunRecordIOManager
-    from runrecord_dagster.report import StageReport, stage_report
+    from runrecord_dagster.report import stage_report
     from runrecord_dagster.resources import (
         ENTRYPOINT_TAG,
         RESOURCE_KEY,
@@ -42,7 +42,6 @@ __all__ = [
     "STAGE_TAG",
     "RunRecordIOManager",
     "RunRecordResource",
-    "StageReport",
     "finalize_dagster_run",
     "runrecord_gate_check",
     "runrecord_gate_sensor",
@@ -58,7 +57,6 @@ _MODULES = {
     "STAGE_TAG": "resources",
     "RunRecordIOManager": "io_manager",
     "RunRecordResource": "resources",
-    "StageReport": "report",
     "finalize_dagster_run": "finalize",
     "runrecord_gate_check": "checks",
     "runrecord_gate_sensor": "sensors",

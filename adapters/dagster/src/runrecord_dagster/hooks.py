@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import dagster as dg
 
@@ -42,27 +42,17 @@ def _record_step(context: HookContext, failed: bool) -> None:
     stats = context.instance.get_run_step_stats(context.run_id, step_keys=[context.step_key])
     attempt = stats[0].attempts if stats else 1
     started = stats[0].start_time if stats and stats[0].start_time else None
-    common: dict[str, Any] = {
-        "registry": registry,
-        "status": "error" if failed else "success",
-        "started_at": datetime.fromtimestamp(started, UTC) if started else None,
-        "node": runrecord.NodeRef(id=context.step_key, attempt=attempt),
-        "evidence": report.evidence,
-        "warnings": [
-            runrecord.warning_object(kind, message, stage=stage, details=details)
-            for kind, message, details in report.warnings
-        ],
+    report.write(
+        run_id,
+        stage=stage,
+        registry=registry,
+        status="error" if failed else "success",
+        node=runrecord.NodeRef(id=context.step_key, attempt=attempt),
+        started_at=datetime.fromtimestamp(started, UTC) if started else None,
         # An error the step's input already recorded is listed, not recorded twice.
-        "exception": context.op_exception if failed else None,
-        "key": _attempt_key(context.step_key, attempt),  # a step that wrote its own stage wins
-    }
-    try:
-        runrecord.write_stage(
-            run_id, stage, counters=report.counters, skip_reasons=report.skip_reasons, **common
-        )
-    except runrecord.CountersError as bad:  # keep the stage; say why its counters are gone
-        error = runrecord.error_from_exception(bad, stage=stage)
-        runrecord.write_stage(run_id, stage, errors=[error], **common)
+        exception=context.op_exception if failed else None,
+        key=_attempt_key(context.step_key, attempt),  # whoever writes the attempt first wins
+    )
 
 
 @dg.success_hook(name="runrecord_stage_success", required_resource_keys={RESOURCE_KEY})
