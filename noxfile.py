@@ -140,6 +140,7 @@ def dagster(session: nox.Session, version: str) -> None:
         "adapters/dagster/src",
         *tests,
         "examples/dagster",
+        "tests/torture_dagster",
         env={"MYPYPATH": "adapters/dagster/src:tests/dagster"},
     )
     home = Path(session.create_tmp()) / time.strftime("dagster-example-%Y%m%dT%H%M%S")
@@ -148,10 +149,16 @@ def dagster(session: nox.Session, version: str) -> None:
 
 
 @nox.session
-def torture(session: nox.Session) -> None:
-    """The reliability suite; `nox -s torture -- --long` runs it at full size."""
-    session.install("./core", *_group("test"))
-    session.run("pytest", "tests/torture", *session.posargs)
+@nox.parametrize("target", ["core", "dagster"])
+def torture(session: nox.Session, target: str) -> None:
+    """The reliability suite: the core, and one orchestrator (a Dagster step process killed
+    at random points); `nox -s torture -- --long` runs it at full size."""
+    if target == "core":
+        session.install("./core", *_group("test"))
+        session.run("pytest", "tests/torture", *session.posargs)
+    else:
+        session.install("./core", "./adapters/dagster", *_group("test"))
+        session.run("pytest", "tests/torture_dagster", *session.posargs)
 
 
 @nox.session

@@ -8,6 +8,7 @@ annotations of asset functions when they are defined.
 
 import os
 import signal
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -51,10 +52,13 @@ def write_registry(home: Path, text: str = REGISTRY) -> Path:
 
 
 class TransformConfig(dg.Config):
-    """How ``transform`` misbehaves: raise, or kill its own process."""
+    """How ``transform`` misbehaves: raise, kill its own process, or have it killed after
+    ``kill_after`` seconds (wherever the step then is: computing, writing its output through
+    the IO manager, or in the stage hook)."""
 
     fail: bool = False
     crash: bool = False
+    kill_after: float = -1.0
 
 
 @dg.asset(metadata={"runrecord/artifact_family": "test.raw", "runrecord/schema_version": "2"})
@@ -73,6 +77,10 @@ def transform(
 ) -> list[int]:
     if config.crash:
         os.kill(os.getpid(), signal.SIGKILL)
+    if config.kill_after >= 0:
+        killer = threading.Timer(config.kill_after, os.kill, (os.getpid(), signal.SIGKILL))
+        killer.daemon = True
+        killer.start()
     if config.fail:
         raise BadDataError("row 3 has a negative amount")
     clean = sorted(set(extract))

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 import runrecord
 from runrecord.fragments import Fragment, RunHeader
 
@@ -82,10 +84,14 @@ class StoreScan:
 def scan_store(root: Path) -> StoreScan:
     """Read every file under a run record directory and check that it is whole."""
     scan = StoreScan()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+    found = []
+    for directory, subdirs, names in os.walk(root):
+        if Path(directory) == root / ".staging":
+            # Retired staging of finalized runs, being deleted in the background.
+            subdirs[:] = [d for d in subdirs if d != ".done"]
+        found += [Path(directory) / n for n in names]
+    for path in sorted(found):
         rel = path.relative_to(root)
-        if rel.parts[:2] == (".staging", ".done"):
-            continue  # retired staging of finalized runs, being deleted in the background
         scan.files += 1
         if path.name.endswith(TEMP_SUFFIX):
             scan.temps.append(str(rel))
@@ -163,3 +169,44 @@ def seeded(seed: int | None = None) -> random.Random:
     value = seed if seed is not None else random.SystemRandom().randrange(2**32)
     print(f"random seed {value}")
     return random.Random(value)
+
+
+# --- pytest hooks and fixtures shared by the suite's conftest files -------------------
+
+_FIGURES = pytest.StashKey[Figures]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--long``: the full-size suite."""
+    parser.addoption(
+        "--long", action="store_true", default=False, help="run the full-size torture suite"
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start an empty figures table."""
+    config.stash[_FIGURES] = Figures()
+
+
+@pytest.fixture(scope="session")
+def long_run(request: pytest.FixtureRequest) -> bool:
+    """Whether the suite runs at full size."""
+    return bool(request.config.getoption("--long"))
+
+
+@pytest.fixture(scope="session")
+def figures(request: pytest.FixtureRequest) -> Figures:
+    """The figures table every scenario adds its row to."""
+    return request.config.stash[_FIGURES]
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
+) -> None:
+    """Print the figures table at the end of the run."""
+    table = config.stash.get(_FIGURES, None)
+    if table is None or not table.rows:
+        return
+    size = "long" if config.getoption("--long") else "CI size"
+    terminalreporter.section(f"runrecord reliability figures ({size})")
+    terminalreporter.write_line(table.table())
