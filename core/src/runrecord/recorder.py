@@ -744,8 +744,10 @@ def write_unreported_stage(
             )
         else:
             cls = exception_class or "unknown"
+            said = detail or f"{name} failed"
             text = redact_text(
-                f"{cls.rsplit('.', 1)[-1]}: {detail or 'failed'}", extra=secret_values()
+                f"{cls.rsplit('.', 1)[-1]}: {said}" if exception_class else said,
+                extra=secret_values(),
             )
             error = error_object(
                 ErrorType.RUNTIME_ERROR,
