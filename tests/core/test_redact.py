@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import JsonValue
 
 from runrecord import is_secret_key, redact, redact_text
-from runrecord.redact import REDACTED, find_secrets
+from runrecord.redact import _SECRET_RE, REDACTED, _may_hold_secret, _replace, find_secrets
 
 SECRET_TEXTS = [
     ("connect failed: password=hunter2 host=db", "hunter2"),
@@ -49,6 +51,50 @@ def test_secrets_are_redacted(text: str, secret: str) -> None:
 def test_ordinary_text_is_left_alone(text: str) -> None:
     assert redact_text(text) == text
     assert list(find_secrets({"m": text})) == []
+
+
+# Text built from the pieces secrets are made of, so that the full pattern often matches.
+_PIECES = st.sampled_from(
+    [
+        "password",
+        "Token",
+        "apiKey",
+        "_key",
+        "AUTH",
+        "pwd",
+        "secret",
+        "cookie",
+        "id",
+        "=",
+        ":",
+        " ",
+        "--",
+        "-",
+        "@",
+        "://",
+        "'",
+        '"',
+        "Bearer ",
+        "basic ",
+        "AKIA",
+        "ABCDEFGHIJKLMNOP",
+        "ghp_",
+        "xoxb-",
+        "eyJ",
+        ".",
+        "-----BEGIN PRIVATE KEY-----",
+        "2026-11-26T07:15:00Z",
+        "/data/x",
+        "abc123",
+        "x",
+    ]
+)
+
+
+@given(st.lists(_PIECES | st.text(max_size=8), max_size=12).map("".join))
+def test_the_fast_path_skips_only_text_the_full_pattern_leaves_alone(text: str) -> None:
+    if not _may_hold_secret(text):
+        assert _SECRET_RE.sub(_replace, text) == text
 
 
 def test_literal_extra_values_are_redacted_wherever_they_appear() -> None:

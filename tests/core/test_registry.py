@@ -168,6 +168,18 @@ def test_explicit_path(tmp_path: Path) -> None:
     assert load_registry(str(file)).project_id == "explicit"
 
 
+def test_a_file_loaded_again_is_parsed_again_only_when_it_changed(tmp_path: Path) -> None:
+    path = tmp_path / "runrecord.toml"
+    path.write_text('project_id = "sales"\nproject_name = "Sales"\nstages = ["extract"]\n')
+    first = load_registry(path)
+    assert load_registry(path) is first  # hooks load it for every step
+    path.write_text('project_id = "sales"\nproject_name = "Sales"\nstages = ["load"]\n')
+    assert load_registry(path).stages == ("load",)  # same size, maybe the same mtime
+    path.write_text("project_id = ")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_registry(path)
+
+
 def test_env_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, isolated: Path) -> None:
     file = write_runrecord_toml(tmp_path / "conf", "from-env")
     monkeypatch.setenv(REGISTRY_ENV_VAR, str(file))

@@ -301,6 +301,12 @@ def load_registry(
             )
         path = found
     file = Path(path)
+    try:  # keyed by content: an edited registry is parsed again
+        key = (str(file.resolve()), file.read_bytes())
+    except OSError:
+        key = None  # _read_toml says what is wrong
+    if key is not None and (loaded := _LOADED.get(key)) is not None:
+        return loaded
     table, name = _registry_table(file, _read_toml(file))
     if table is None:
         raise ConfigError(
@@ -310,4 +316,14 @@ def load_registry(
             path=str(file),
             key="tool.runrecord",
         )
-    return Registry.from_mapping(table, source=file, table=name)
+    registry = Registry.from_mapping(table, source=file, table=name)
+    if key is not None:
+        if len(_LOADED) >= 64:
+            _LOADED.clear()
+        _LOADED[key] = registry
+    return registry
+
+
+# Registries parsed in this process, by path and content. Orchestrator hooks load the
+# registry for every step; a Registry is immutable, so sharing one is safe.
+_LOADED: dict[tuple[str, bytes], Registry] = {}

@@ -171,11 +171,13 @@ class Store:
             path = directory / name
         else:
             path = self.fragment_path(run_id, kind, key)
-        with _resource("write fragment in", directory):
-            directory.mkdir(parents=True, exist_ok=True)
+        with _resource("write fragment in", directory), contextlib.suppress(FileExistsError):
             # Not flushed to disk: a fragment must survive its process being killed, which
             # the page cache guarantees; fsync on every fragment would dominate the cost.
-            with contextlib.suppress(FileExistsError):
+            try:
+                write_new(path, data, durable=False)
+            except FileNotFoundError:  # the staging directory is made once, not per fragment
+                directory.mkdir(parents=True, exist_ok=True)
                 write_new(path, data, durable=False)
         return path
 
