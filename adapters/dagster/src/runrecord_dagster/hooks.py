@@ -34,7 +34,9 @@ def _record_step(context: HookContext, failed: bool) -> None:
     resource: RunRecordResource = getattr(context.resources, RESOURCE_KEY)
     registry = resource.registry()
     report = _pop_report(context.run_id, context.step_key)
-    run = context.instance.get_run_by_id(context.run_id)
+    # The step's own run, without a query where this Dagster exposes it.
+    step = getattr(context, "_step_execution_context", None)
+    run = getattr(step, "dagster_run", None) or context.instance.get_run_by_id(context.run_id)
     if run is None:  # pragma: no cover - a hook always runs inside a stored run
         return
     stage = resource.stage_name(context.step_key, context.op.tags, registry.stages)

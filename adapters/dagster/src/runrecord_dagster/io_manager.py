@@ -210,10 +210,10 @@ class RunRecordIOManager(dg.ConfigurableIOManager):
 
     def _locate(self, context: InputContext, partition: str | None) -> Path:
         """The data of the newest materialization (where it would be, when there is none)."""
-        if not context.has_asset_key:
-            return (
-                self._directory(context, partition) / f"{_producer(context).run_id}{self._suffix}"
-            )
+        producer_run = _producer(context).run_id
+        if not context.has_asset_key or producer_run == context.step_context.dagster_run.run_id:
+            # An op's output, or an asset made earlier in this run: its path is known.
+            return self._directory(context, partition) / f"{producer_run}{self._suffix}"
         found = context.instance.fetch_materializations(
             dg.AssetRecordsFilter(
                 asset_key=context.asset_key,

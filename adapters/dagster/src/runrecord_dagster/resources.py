@@ -125,7 +125,10 @@ class RunRecordResource(dg.ConfigurableResource):  # type: ignore[type-arg,unuse
             The record's run id.
         """
         reg = registry or self.registry()
-        return runrecord.open_run(
+        opened = (str(reg.record_dir), self.record_run_id(run))
+        if opened in _OPENED:  # every input, output and hook of a step opens the run
+            return opened[1]
+        run_id = runrecord.open_run(
             self.entrypoint(run),
             registry=reg,
             run_id=self.record_run_id(run),
@@ -136,3 +139,12 @@ class RunRecordResource(dg.ConfigurableResource):  # type: ignore[type-arg,unuse
             detached=True,  # steps run in processes that exit while the run goes on
             exist_ok=True,
         )
+        if len(_OPENED) >= 1024:
+            _OPENED.clear()
+        _OPENED.add(opened)
+        return run_id
+
+
+# Runs this process has opened (record directory, run id): opening again would only find
+# the header there.
+_OPENED: set[tuple[str, str]] = set()
