@@ -78,11 +78,11 @@ def _write_temp(path: Path, data: bytes, mode: int, durable: bool = True) -> Pat
     tmp = temp_path(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        with os.fdopen(fd, "wb", closefd=False) as fh:
-            fh.write(data)
-            fh.flush()
-            if durable:
-                os.fsync(fd)
+        view = memoryview(data)
+        while view:  # os.write may write less than asked
+            view = view[os.write(fd, view) :]
+        if durable:
+            os.fsync(fd)
         os.fchmod(fd, mode)
     except BaseException:
         os.close(fd)

@@ -160,8 +160,18 @@ def redact_text(text: str, *, extra: Iterable[str] = ()) -> str:
         >>> redact_text("etl --token abc123 --date 2026-11-26")
         'etl --token [REDACTED] --date 2026-11-26'
     """
-    for value in sorted((v for v in extra if len(v) >= 4), key=len, reverse=True):
-        text = text.replace(value, REDACTED)
+    return _redact_text(text, _literals(extra))
+
+
+def _literals(extra: Iterable[str]) -> tuple[str, ...]:
+    # Longest first, so that a value containing another is replaced whole.
+    return tuple(sorted((v for v in extra if len(v) >= 4), key=len, reverse=True))
+
+
+def _redact_text(text: str, literals: tuple[str, ...]) -> str:
+    for value in literals:
+        if value in text:
+            text = text.replace(value, REDACTED)
     if not _may_hold_secret(text):  # most strings: timestamps, paths, names, numbers
         return text
     return _SECRET_RE.sub(_replace, text)
@@ -181,8 +191,8 @@ def redact(value: JsonValue, *, extra: Iterable[str] = ()) -> JsonValue:
         >>> redact({"user": "etl", "db_password": "hunter2", "rows": 3})
         {'user': 'etl', 'db_password': '[REDACTED]', 'rows': 3}
     """
-    extras = tuple(extra)
-    return _walk(value, lambda s: redact_text(s, extra=extras))
+    literals = _literals(extra)
+    return _walk(value, lambda s: _redact_text(s, literals))
 
 
 def _walk(value: JsonValue, on_string: Callable[[str], str]) -> JsonValue:
@@ -191,10 +201,15 @@ def _walk(value: JsonValue, on_string: Callable[[str], str]) -> JsonValue:
     if isinstance(value, list):
         return [_walk(item, on_string) for item in value]
     if isinstance(value, dict):
-        return {
-            key: REDACTED if _is_secret_entry(key, item) else _walk(item, on_string)
-            for key, item in value.items()
-        }
+        out: dict[str, JsonValue] = {}
+        for key, item in value.items():  # every fragment goes through here: kept lean
+            if isinstance(item, str):
+                out[key] = REDACTED if _is_secret_entry(key, item) else on_string(item)
+            elif isinstance(item, list | dict):
+                out[key] = _walk(item, on_string)
+            else:
+                out[key] = item
+        return out
     return value
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -69,6 +70,11 @@ def _resource(action: str, path: Path) -> Iterator[None]:
         ) from exc
 
 
+@functools.lru_cache(maxsize=256)  # every fragment of a run asks for it
+def _staging_dir(root: Path, run_id: str) -> Path:
+    return root / STAGING / check_name(run_id)
+
+
 def scan(directory: Path) -> list[os.DirEntry[str]]:
     """List a directory: [] when it does not exist, a ResourceError when it is unreadable."""
     try:
@@ -115,7 +121,7 @@ class Store:
 
     def staging_dir(self, run_id: str) -> Path:
         """The staging directory of an open run."""
-        return self.root / STAGING / check_name(run_id)
+        return _staging_dir(self.root, run_id)
 
     def evidence_dir(self, run_id: str) -> Path:
         """The evidence directory of a run."""
