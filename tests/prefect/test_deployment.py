@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from prefect import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 from prefect.states import Cancelling
@@ -67,6 +68,24 @@ def read_pid(signal_dir: Path) -> int:
     return int(wait_for(probe, timeout=240, what="the task's pid"))
 
 
+def running_in_api(flow_run_id: UUID, task: str) -> None:
+    """Wait until the API shows the flow run's task run of ``task`` running.
+
+    Prefect's API learns of a task run from events its process sends a moment later: a
+    process killed at once takes them along, and then no one, Prefect included, knows
+    that the task ran. The tests kill a task that is well under way.
+    """
+
+    def probe() -> bool:
+        with get_client(sync_client=True) as client:
+            runs = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+            )
+        return any(r.task_key.startswith(f"{task}-") and r.state_name == "Running" for r in runs)
+
+    wait_for(probe, timeout=60, what=f"the API to show {task} running", interval=0.1)
+
+
 def test_deployment_run_leaves_a_success_record(
     served: Served, example: ModuleType, tmp_path: Path
 ) -> None:
@@ -99,6 +118,7 @@ def test_flow_process_killed_mid_task_is_finalized_by_the_runner(
     flow_run_id = trigger("slow-flow/runrecord-slow", signal_dir=str(tmp_path))
     pid = read_pid(tmp_path)
     assert pid != served.runner.popen.pid  # the flow run's own process, a child of the runner
+    running_in_api(flow_run_id, "wait_to_be_killed")
     os.kill(pid, signal.SIGKILL)
 
     assert final_state(flow_run_id, served).is_crashed()
@@ -135,6 +155,7 @@ def test_flow_process_killed_mid_task_is_finalized_by_the_runner(
 def test_cancelled_deployment_run_is_finalized_as_cancelled(served: Served, tmp_path: Path) -> None:
     flow_run_id = trigger("slow-flow/runrecord-slow", signal_dir=str(tmp_path))
     read_pid(tmp_path)
+    running_in_api(flow_run_id, "wait_to_be_killed")
     with get_client(sync_client=True) as client:
         client.set_flow_run_state(flow_run_id, Cancelling(), force=True)
 

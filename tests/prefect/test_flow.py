@@ -369,7 +369,7 @@ def test_wrapping_an_existing_flow_keeps_the_users_hooks(registry: runrecord.Reg
         current_stage().count(records_seen=2, records_processed=2)
 
     recorded_task_ = record_task(users_task, stage="load")
-    assert recorded_task_.tags == {"nightly", "runrecord.stage:load"}
+    assert recorded_task_.tags == {"nightly"}  # the stage is no tag: tags cost API calls
 
     @flow(
         name="users-flow",
@@ -610,3 +610,91 @@ def test_without_a_registry_the_flow_runs_and_the_problem_is_logged(
     messages = [r.getMessage() for r in caplog.records if r.getMessage().startswith("runrecord:")]
     assert messages, caplog.text
     assert all("no project registry found" in m and "RUNRECORD_REGISTRY" in m for m in messages)
+
+
+def test_plain_tasks_beside_recorded_ones_are_recorded_from_the_api(
+    registry: runrecord.Registry,
+) -> None:
+    @recorded_task(stage="extract")
+    def read() -> list[int]:
+        current_stage().count(records_seen=3, records_processed=3)
+        return [3, 1, 2]
+
+    @task
+    def transform(rows: list[int]) -> list[int]:  # plain: no hook, only the API knows it
+        return sorted(rows)
+
+    @task
+    def load(rows: list[int]) -> int:  # plain, in the task runner's thread
+        return len(rows)
+
+    @recorded_flow(name="mixed-tasks")
+    def mixed_tasks() -> int:
+        return load.submit(transform(read())).result()
+
+    assert mixed_tasks() == 3
+    record = only_record(registry)
+    assert record.status == "success"
+    # The finalizer waited for the API to know the plain task runs: every one is a stage.
+    assert [(s.stage, s.status) for s in record.stages] == [
+        ("extract", "success"),
+        ("transform", "success"),
+        ("load", "success"),
+    ]
+    extract, transform_, load_ = record.stages
+    assert extract.counters.records_seen == 3
+    assert transform_.counters.records_seen == 0  # a plain task reports nothing
+    assert load_.node is not None
+    assert load_.node.id.startswith("load-")
+
+
+def test_a_recorded_task_that_never_ran_gets_its_stage_without_a_tag(
+    registry: runrecord.Registry,
+) -> None:
+    @recorded_task(stage="extract")
+    def fetch() -> int:
+        raise RuntimeError("source unreachable")
+
+    @recorded_task(stage="load")  # its function's name is no stage: only stage= says "load"
+    def store(n: int) -> int:
+        return n
+
+    @recorded_flow(name="never-ran")
+    def never_ran() -> None:
+        store.submit(cast(int, fetch.submit())).wait()
+
+    assert store.tags == set()
+    assert never_ran(return_state=True).is_completed()
+    record = only_record(registry)
+    # The finalizer read the task run that never ran from the API and found its stage by
+    # the task's key, in this process.
+    assert [(s.stage, s.status) for s in record.stages] == [
+        ("extract", "error"),
+        ("load", "skipped"),
+    ]
+    assert [r.code for r in record.stages[1].skip_reasons] == ["upstream_failed"]
+    assert not [e for e in record.errors if e.type == "config_error"]
+
+
+def test_one_function_recorded_as_two_stages_keeps_both(registry: runrecord.Registry) -> None:
+    def copy_rows(rows: list[int]) -> list[int]:
+        current_stage().count(records_seen=len(rows), records_processed=len(rows))
+        return list(rows)
+
+    as_extract = record_task(task(copy_rows), stage="extract")
+    as_load = record_task(task(copy_rows), stage="load")
+    # One task key, two stages: the second copy carries its stage as a tag.
+    assert as_extract.task_key == as_load.task_key
+    assert as_load.tags == {"runrecord.stage:load"}
+
+    @recorded_flow(name="two-stages")
+    def two_stages() -> None:
+        as_load([*as_extract([1, 2]), 3])  # other inputs: Prefect 3.4 would take it as cached
+
+    two_stages()
+    record = only_record(registry)
+    assert record.status == "success"
+    assert [(s.stage, s.counters.records_seen) for s in record.stages] == [
+        ("extract", 2),
+        ("load", 3),
+    ]

@@ -73,8 +73,7 @@ def task_hook(task: Task[..., Any], task_run: TaskRun, state: State) -> None:
     if context is None or context.flow is None or context.flow_run is None or recorder is None:
         return  # a task of a flow that is not recorded
     with reported(run_logger(context.flow_run, context.flow), f"recording {task_run.name}"):
-        registry = recorder.registry()
-        run_id = recorder.open(context.flow, context.flow_run, registry)
+        run_id, registry = recorder.opened(context.flow, context.flow_run)
         stage, problem = stage_for(registry, task_run)
         report = report or TaskStage(run_id, stage, registry, task_run.run_count)
         report.errors += [problem] if problem else []

@@ -38,12 +38,14 @@ _OUTCOMES: dict[str, Literal["upstream_failed", "failed", "crashed", "cancelled"
 _EPOCH = datetime.fromtimestamp(0, tz=UTC)
 
 
-def _read_task_runs(flow_run_id: UUID, *, settle: bool, recorded: set[str]) -> list[TaskRun]:
-    """The flow run's task runs; with ``settle``, once the API's view of them holds still.
+def _read_task_runs(flow_run_id: UUID, *, interrupted: bool, recorded: set[str]) -> list[TaskRun]:
+    """The flow run's task runs, once the API's view of them holds still.
 
     Prefect fills the API from events, a moment after they happen: the view is taken as
-    settled when it knows every task run whose stage was recorded, shows none still running
-    or about to run that has no stage, and did not change between two reads.
+    settled when it knows every task run whose stage was recorded, did not change between
+    two reads and, unless the flow run was ``interrupted`` (its task runs still running
+    then were cut short and will never move again), shows none still running or about to
+    run that has no stage.
     """
     import prefect
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
@@ -61,12 +63,12 @@ def _read_task_runs(flow_run_id: UUID, *, settle: bool, recorded: set[str]) -> l
                 runs += page
             view = {(r.id, r.state_name) for r in runs}
             nodes = {node_of(r).id: r for r in runs}
-            moving = any(
+            moving = not interrupted and any(
                 r.state_name in ("Pending", "Running", "Retrying") and node not in recorded
                 for node, r in nodes.items()
             )
             settled = view == previous and not moving and recorded <= nodes.keys()
-            if not settle or settled or time.monotonic() > deadline:
+            if settled or time.monotonic() > deadline:
                 return sorted(runs, key=lambda r: r.created or _EPOCH)
             previous = view
             time.sleep(0.25)
@@ -95,8 +97,8 @@ def record_task_runs(
     """
     staged = runrecord.staged_stages(run_id, registry=registry)
     recorded = {s.node.id for s in staged if s.node is not None}
-    settle = interrupted is None
-    for task_run in _read_task_runs(flow_run.id, settle=settle, recorded=recorded):
+    known = _read_task_runs(flow_run.id, interrupted=interrupted is not None, recorded=recorded)
+    for task_run in known:
         node = node_of(task_run)
         if node.id in recorded:
             continue

@@ -9,6 +9,7 @@ and the one place where a runrecord refusal inside a hook becomes a log line.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "STAGE_TAG_PREFIX",
+    "keep_stage",
     "node_of",
     "orchestrator_block",
     "reported",
@@ -36,6 +38,24 @@ __all__ = [
 
 STAGE_TAG_PREFIX = "runrecord.stage:"
 """A task tagged ``runrecord.stage:<name>`` is recorded as stage ``<name>``."""
+
+# The stage of every recorded task this process made, by task key (the function's name and
+# a hash of its code: the same in every process that imports the task's module). Not a tag:
+# Prefect makes every run of a tagged task take and give back tag concurrency slots through
+# the API. Written when tasks are made, read by the hooks and by the flow's finalizer.
+_stages: dict[str, str] = {}
+_stages_lock = threading.Lock()
+
+
+def keep_stage(task_key: str, stage: str) -> bool:
+    """Remember the stage of a recorded task's runs, by its task key.
+
+    Returns:
+        False when another recorded task with the same key (the same function, recorded
+        twice) has another stage: this one then needs its stage as a tag.
+    """
+    with _stages_lock:
+        return _stages.setdefault(task_key, stage) == stage
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -55,7 +75,7 @@ def node_of(task_run: TaskRun) -> NodeRef:
 def stage_for(
     registry: runrecord.Registry, task_run: TaskRun
 ) -> tuple[str, runrecord.ErrorObject | None]:
-    """The stage of a task run: its ``runrecord.stage:`` tag, else its function's name.
+    """The stage of a task run: its stage tag, else its recorded task's, else its function's name.
 
     Returns:
         The stage, and a ``config_error`` when that stage is not in the registry (the task
@@ -64,15 +84,16 @@ def stage_for(
     tagged = sorted(
         t.removeprefix(STAGE_TAG_PREFIX) for t in task_run.tags if t.startswith(STAGE_TAG_PREFIX)
     )
-    stage = tagged[0] if tagged else task_run.task_key.rsplit("-", 1)[0]
+    stage = tagged[0] if tagged else _stages.get(task_run.task_key)
+    stage = stage or task_run.task_key.rsplit("-", 1)[0]
     if stage == runrecord.RUN_STAGE or stage in registry.stages:
         return stage, None
     problem = runrecord.error_object(
         runrecord.ErrorType.CONFIG_ERROR,
         f"task run {task_run.name} maps to stage {stage!r}, which is not in the registry's "
         f"stages {list(registry.stages)}",
-        remediation_hint=f"tag the task '{STAGE_TAG_PREFIX}<stage>' (recorded_task(stage=...)) "
-        f"or add {stage!r} to the registry's stages",
+        remediation_hint=f"give the task its stage: recorded_task(stage=...) (or the tag "
+        f"'{STAGE_TAG_PREFIX}<stage>'), or add {stage!r} to the registry's stages",
         key=f"task maps to unknown stage {stage}",
     )
     return runrecord.RUN_STAGE, problem

@@ -47,11 +47,27 @@ class FlowRecorder:
         self.entrypoint = runrecord.check_name(entrypoint, what="entrypoint id")
         self.stages = tuple(runrecord.check_name(s, what="stage name") for s in stages)
         self._registry = registry
-        self._opened: set[str] = set()
+        self._opened: dict[str, runrecord.Registry] = {}  # run id -> the registry it opened with
 
     def registry(self) -> runrecord.Registry:
         """The registry given, or the one discovered now (``RUNRECORD_REGISTRY``, then upward)."""
         return self._registry if self._registry is not None else runrecord.load_registry()
+
+    def opened(self, flow: Flow[..., Any], flow_run: FlowRun) -> tuple[str, runrecord.Registry]:
+        """The run id and registry of the flow run's record, opening it unless this process did.
+
+        Task hooks call this once per task run: a run this process opened is not looked for
+        again, nor is its registry.
+
+        Raises:
+            RecordExistsError: The run is already finalized.
+        """
+        run_id = self.run_id(flow_run)
+        registry = self._opened.get(run_id)
+        if registry is None:
+            registry = self.registry()
+            self.open(flow, flow_run, registry)
+        return run_id, registry
 
     def run_id(self, flow_run: FlowRun) -> str:
         """The record's run id: derived from the flow run id, the same in every process."""
@@ -75,7 +91,7 @@ class FlowRecorder:
                 entrypoint_name=flow.name,
                 exist_ok=True,
             )
-            self._opened.add(run_id)
+            self._opened[run_id] = registry
         return run_id
 
     def runrecord_open(self, flow: Flow[..., Any], flow_run: FlowRun, state: State) -> None:
@@ -132,7 +148,7 @@ class FlowRecorder:
                 reason=why,
                 exist_ok=True,
             )
-            self._opened.discard(run_id)
+            self._opened.pop(run_id, None)
             if result.created:
                 logger.info("runrecord: %s record %s", result.record.status, result.path)
                 publish_artifact(result, flow_run.id, self.entrypoint, logger)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 import runrecord
 from runrecord_prefect._taskhook import attempt_report, task_hook
-from runrecord_prefect._translate import STAGE_TAG_PREFIX, stage_for
+from runrecord_prefect._translate import STAGE_TAG_PREFIX, keep_stage, stage_for
 from runrecord_prefect.hooks import recorder_of
 from runrecord_prefect.stage import TaskStage
 
@@ -67,8 +67,7 @@ def current_stage() -> TaskStage:
     flow, flow_run = context.flow, context.flow_run
 
     def make() -> TaskStage:
-        registry = recorder.registry()
-        run_id = recorder.open(flow, flow_run, registry)
+        run_id, registry = recorder.opened(flow, flow_run)
         return TaskStage(run_id, stage_for(registry, task_run)[0], registry, task_run.run_count)
 
     return attempt_report(task_run, make)
@@ -79,23 +78,32 @@ def record_task(task: Task[P, R], *, stage: str | None = None) -> Task[P, R]:
 
     Args:
         task: The task.
-        stage: The stage of the task's runs; by default the task function's name. Stored as
-            the tag ``runrecord.stage:<stage>``, so the Prefect UI shows it too.
+        stage: The stage of the task's runs; by default the task function's name (or its
+            ``runrecord.stage:<stage>`` tag, if it has one). Kept by the task's key in every
+            process that makes the task, not as a tag: Prefect would make each run of a
+            tagged task take and give back concurrency slots through its API. Only when the
+            same function is recorded again with another stage does that copy get the tag.
 
     Returns:
         The task with runrecord's completion and failure hooks after its own.
 
     Examples:
         >>> from prefect import task
-        >>> @task
+        >>> @task(tags=["nightly"])
         ... def clean(rows: list[int]) -> list[int]:
         ...     return sorted(set(rows))
-        >>> sorted(record_task(clean, stage="transform").tags)
-        ['runrecord.stage:transform']
+        >>> recorded = record_task(clean, stage="transform")
+        >>> sorted(recorded.tags), len(recorded.on_completion_hooks)
+        (['nightly'], 1)
     """
     tags = {t for t in task.tags if not (stage and t.startswith(STAGE_TAG_PREFIX))}
     if stage is not None:
-        tags.add(STAGE_TAG_PREFIX + runrecord.check_name(stage, what="stage name"))
+        runrecord.check_name(stage, what="stage name")
+    named = stage or task.task_key.rsplit("-", 1)[0]  # the task key: "<function name>-<hash>"
+    tagged = any(t.startswith(STAGE_TAG_PREFIX) for t in tags)
+    if not tagged and not keep_stage(task.task_key, named):
+        # The same function recorded twice with two stages: its key cannot tell them apart.
+        tags.add(STAGE_TAG_PREFIX + named)
     hooks = [task_hook] if task_hook not in task.on_completion_hooks else []
     return task.with_options(
         tags=tags,
@@ -133,8 +141,8 @@ def recorded_task(
         >>> @recorded_task(stage="load", retries=2)
         ... def write_rows(rows: list[int]) -> int:
         ...     return len(rows)
-        >>> write_rows.retries, sorted(write_rows.tags)
-        (2, ['runrecord.stage:load'])
+        >>> write_rows.retries, write_rows.name
+        (2, 'write_rows')
     """
     from prefect import task
 
