@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import JsonValue
 
 from runrecord import is_secret_key, redact, redact_text
-from runrecord.redact import _SECRET_RE, REDACTED, _may_hold_secret, _replace, find_secrets
+from runrecord.redact import (
+    _SECRET_RE,
+    REDACTED,
+    _may_hold_secret,
+    _replace,
+    find_secrets,
+    json_may_hold_secret,
+)
 
 SECRET_TEXTS = [
     ("connect failed: password=hunter2 host=db", "hunter2"),
@@ -95,6 +104,23 @@ _PIECES = st.sampled_from(
 def test_the_fast_path_skips_only_text_the_full_pattern_leaves_alone(text: str) -> None:
     if not _may_hold_secret(text):
         assert _SECRET_RE.sub(_replace, text) == text
+
+
+_TEXTS = st.lists(_PIECES | st.text(max_size=8), max_size=6).map("".join)
+_DOCUMENTS = st.recursive(
+    _TEXTS | st.integers(),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(_TEXTS, children, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(_DOCUMENTS, st.lists(_TEXTS, max_size=2))
+def test_a_document_said_to_hold_no_secret_is_left_alone_by_redact(
+    document: JsonValue, extra: list[str]
+) -> None:
+    text = json.dumps(document, ensure_ascii=False)
+    if not json_may_hold_secret(text, extra=extra):
+        assert redact(document, extra=extra) == document
 
 
 def test_literal_extra_values_are_redacted_wherever_they_appear() -> None:

@@ -69,7 +69,7 @@ from runrecord.model import (
     SkipReason,
     WarningObject,
 )
-from runrecord.redact import redact, redact_text
+from runrecord.redact import json_may_hold_secret, redact, redact_text
 from runrecord.registry import Registry, load_registry
 from runrecord.store import Store
 from runrecord.taxonomy import (
@@ -132,8 +132,12 @@ def _now() -> datetime:
 
 def _dump(model: BaseModel) -> bytes:
     """Serialize a fragment with every string redacted."""
+    secrets_here = secret_values()
+    text = model.model_dump_json()
+    if not json_may_hold_secret(text, extra=secrets_here):  # most fragments: nothing to walk
+        return text.encode()
     raw = model.model_dump(mode="json")
-    data = redact(raw, extra=secret_values())
+    data = redact(raw, extra=secrets_here)
     if data != raw:
         type(model).model_validate(data)  # what was redacted must leave it valid
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()

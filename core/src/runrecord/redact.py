@@ -21,7 +21,15 @@ from collections.abc import Callable, Iterable, Iterator
 
 from pydantic import JsonValue
 
-__all__ = ["REDACTED", "escape_pointer", "find_secrets", "is_secret_key", "redact", "redact_text"]
+__all__ = [
+    "REDACTED",
+    "escape_pointer",
+    "find_secrets",
+    "is_secret_key",
+    "json_may_hold_secret",
+    "redact",
+    "redact_text",
+]
 
 REDACTED = "[REDACTED]"
 """What a redacted value is replaced with."""
@@ -175,6 +183,33 @@ def _redact_text(text: str, literals: tuple[str, ...]) -> str:
     if not _may_hold_secret(text):  # most strings: timestamps, paths, names, numbers
         return text
     return _SECRET_RE.sub(_replace, text)
+
+
+def json_may_hold_secret(text: str, *, extra: Iterable[str] = ()) -> bool:
+    """Tell whether :func:`redact` could change the JSON value that ``text`` serializes.
+
+    False is a guarantee: every string and key of the document is in ``text`` (escaped only
+    where it has quotes, backslashes or control characters, none of which a secret's marker
+    contains), so a document with no marker anywhere and no literal secret has nothing to
+    redact. The writer uses it to skip walking fragments that hold nothing secret-looking.
+
+    Args:
+        text: A JSON document.
+        extra: Literal secret values, as for :func:`redact_text`.
+
+    Returns:
+        True when the document needs a walk with :func:`redact`.
+
+    Examples:
+        >>> json_may_hold_secret('{"stage": "load", "at": "2026-11-26T06:00:02Z"}')
+        False
+        >>> json_may_hold_secret('{"note": "db_password=x"}')
+        True
+    """
+    for value in _literals(extra):
+        if value in text or not value.isprintable() or '"' in value or "\\" in value:
+            return True  # (a value JSON would escape may hide in the text: walk to be sure)
+    return _SECRET_HINT_RE.search(text.lower()) is not None
 
 
 def redact(value: JsonValue, *, extra: Iterable[str] = ()) -> JsonValue:
