@@ -1,5 +1,5 @@
 """Every check of the project. `nox` runs them all but `bench` (the README's test command);
-`nox -s demo` runs the demo (the README's first command).
+`nox -s demo` runs the demo (the README's first command); `nox -s bench` the benchmarks.
 
 One venv per session, built with uv. The core session installs no orchestrator: a stray
 import of one in the core fails there. Each orchestrator has its own sessions and venvs
@@ -223,6 +223,74 @@ def torture(session: nox.Session, target: str) -> None:
     else:
         session.install("./core", "./adapters/dagster", *_group("test"))
         session.run("pytest", "tests/torture_dagster", *session.posargs)
+
+
+# What each orchestrator's overhead benchmark installs beside the core and its adapter.
+BENCH_PACKAGES = {
+    "dagster": ["dagster"],
+    "prefect": ["prefect"],
+    "airflow": ["apache-airflow", "apache-airflow-providers-openlineage"],
+}
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """The benchmarks: prints the figures table and writes bench-results.json (not a test).
+
+    `nox -s bench -- core dagster` measures only those parts; `-- --quick` is a smoke run.
+    The core figures run in this session's venv; each orchestrator gets a venv of its own.
+    """
+    quick = ["--quick"] if "--quick" in session.posargs else []
+    parts = [a for a in session.posargs if not a.startswith("-")] or ["core", *ORCHESTRATORS]
+    unknown = set(parts) - {"core", *ORCHESTRATORS}
+    if unknown:
+        session.error(
+            f"unknown benchmark parts {sorted(unknown)}; choose from core, {ORCHESTRATORS}"
+        )
+    session.install("./core", "jsonschema")
+    tmp = Path(session.create_tmp()).absolute()
+    samples = []
+    for part in parts:
+        out = tmp / f"{part}.json"
+        samples.append(str(out))
+        if part == "core":
+            session.run("python", "benchmarks/core_bench.py", "--out", str(out), *quick)
+            continue
+        venv = tmp / f"venv-{part}"
+        python = str(venv / "bin" / "python")
+        session.run(
+            "uv",
+            "venv",
+            "--quiet",
+            "--clear",
+            "--python",
+            f"{session.bin}/python",
+            str(venv),
+            external=True,
+        )
+        session.run(
+            "uv",
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            python,
+            "./core",
+            f"./adapters/{part}",
+            *BENCH_PACKAGES[part],
+            external=True,
+        )
+        session.run(
+            python,
+            f"benchmarks/p1_{part}.py",
+            "--out",
+            str(out),
+            *quick,
+            external=True,
+            env={"PYTHONPYCACHEPREFIX": str(tmp / "pycache")},
+        )
+    command = " ".join(["nox -s bench", *(["--", *session.posargs] if session.posargs else [])])
+    session.run("python", "benchmarks/report.py", *samples, "--command", command)
 
 
 @nox.session
