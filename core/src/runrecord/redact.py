@@ -297,7 +297,7 @@ def find_secrets(value: object, pointer: str = "") -> Iterator[str]:
 
 
 def _is_secret_text(value: object) -> bool:
-    return isinstance(value, str) and _may_hold_secret(value) and redact_text(value) != value
+    return isinstance(value, str) and _redact_text(value, ()) != value
 
 
 def escape_pointer(token: str) -> str:

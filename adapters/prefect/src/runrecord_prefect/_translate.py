@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "STAGE_TAG_PREFIX",
+    "function_name",
     "keep_stage",
     "node_of",
     "orchestrator_block",
@@ -58,6 +59,11 @@ def keep_stage(task_key: str, stage: str) -> bool:
         return _stages.setdefault(task_key, stage) == stage
 
 
+def function_name(task_key: str) -> str:
+    """The task function's name in a Prefect task key (``<function name>-<hash>``)."""
+    return task_key.rsplit("-", 1)[0]
+
+
 def utc(value: datetime | None) -> datetime | None:
     """A Prefect timestamp (a ``datetime`` subclass) as a plain UTC ``datetime``."""
     return None if value is None else datetime.fromtimestamp(value.timestamp(), tz=UTC)
@@ -85,7 +91,7 @@ def stage_for(
         t.removeprefix(STAGE_TAG_PREFIX) for t in task_run.tags if t.startswith(STAGE_TAG_PREFIX)
     )
     stage = tagged[0] if tagged else _stages.get(task_run.task_key)
-    stage = stage or task_run.task_key.rsplit("-", 1)[0]
+    stage = stage or function_name(task_run.task_key)
     if stage == runrecord.RUN_STAGE or stage in registry.stages:
         return stage, None
     problem = runrecord.error_object(

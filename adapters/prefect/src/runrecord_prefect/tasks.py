@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 import runrecord
 from runrecord_prefect._taskhook import attempt_report, task_hook
-from runrecord_prefect._translate import STAGE_TAG_PREFIX, keep_stage, stage_for
+from runrecord_prefect._translate import STAGE_TAG_PREFIX, function_name, keep_stage, stage_for
 from runrecord_prefect.hooks import recorder_of
 from runrecord_prefect.stage import TaskStage
 
@@ -99,7 +99,7 @@ def record_task(task: Task[P, R], *, stage: str | None = None) -> Task[P, R]:
     tags = {t for t in task.tags if not (stage and t.startswith(STAGE_TAG_PREFIX))}
     if stage is not None:
         runrecord.check_name(stage, what="stage name")
-    named = stage or task.task_key.rsplit("-", 1)[0]  # the task key: "<function name>-<hash>"
+    named = stage or function_name(task.task_key)
     tagged = any(t.startswith(STAGE_TAG_PREFIX) for t in tags)
     if not tagged and not keep_stage(task.task_key, named):
         # The same function recorded twice with two stages: its key cannot tell them apart.
