@@ -210,10 +210,15 @@ class RunRecordIOManager(dg.ConfigurableIOManager):
 
     def _locate(self, context: InputContext, partition: str | None) -> Path:
         """The data of the newest materialization (where it would be, when there is none)."""
-        producer_run = _producer(context).run_id
-        if not context.has_asset_key or producer_run == context.step_context.dagster_run.run_id:
-            # An op's output, or an asset made earlier in this run: its path is known.
-            return self._directory(context, partition) / f"{producer_run}{self._suffix}"
+        producer = _producer(context)
+        if not context.has_asset_key:
+            return self._directory(context, partition) / f"{producer.run_id}{self._suffix}"
+        try:  # Dagster < 1.12 has no run id for an upstream made in an earlier run
+            made_here = producer.run_id == context.step_context.dagster_run.run_id
+        except dg.DagsterInvariantViolationError:
+            made_here = False
+        if made_here:  # an asset made earlier in this run: its path is known
+            return self._directory(context, partition) / f"{producer.run_id}{self._suffix}"
         found = context.instance.fetch_materializations(
             dg.AssetRecordsFilter(
                 asset_key=context.asset_key,
