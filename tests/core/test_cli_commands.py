@@ -110,6 +110,7 @@ def succeed(
             stage.skip(1, "duplicate")
         with run.stage("load"):
             pass
+    assert isinstance(run.record_path, Path)
     return run.record, run.record_path
 
 
@@ -118,6 +119,7 @@ def fail(project: Project, entrypoint: str = "demo.daily") -> tuple[runrecord.Ru
         with run.stage("extract") as stage:
             stage.error("input_missing", "orders are missing", remediation_hint=HINT)
     assert run.record.status is runrecord.Status.ERROR
+    assert isinstance(run.record_path, Path)
     return run.record, run.record_path
 
 
@@ -127,6 +129,7 @@ def partial(project: Project, entrypoint: str = "demo.daily") -> tuple[runrecord
             pass
         run.skip_stage("publish", "not_selected")
     assert run.record.status is runrecord.Status.PARTIAL_SUCCESS
+    assert isinstance(run.record_path, Path)
     return run.record, run.record_path
 
 

@@ -555,18 +555,18 @@ INVALID = [
         id="unsafe-entrypoint",
     ),
     pytest.param(
-        _NAMES + 'stages = ["a"]\nrun_record_dir = "s3://bucket/run_records"\n',
+        _NAMES + 'stages = ["a"]\nrun_record_dir = "file:///srv/run_records"\n',
         "run_record_dir",
-        "object storage URLs are not supported yet",
+        "write a local directory as a path",
         "run_record_dir = ",
-        id="s3-run_record_dir",
+        id="file-url-run_record_dir",
     ),
     pytest.param(
-        _NAMES + 'stages = ["a"]\nrun_record_dir = "gs://bucket/run_records"\n',
+        _NAMES + 'stages = ["a"]\nrun_record_dir = "gs://user:secret@bucket/run_records"\n',
         "run_record_dir",
-        "not supported",
+        "credentials in the URL are only understood for s3://",
         "run_record_dir = ",
-        id="gs-run_record_dir",
+        id="gs-credentials-run_record_dir",
     ),
     pytest.param(
         _NAMES + 'stages = ["a"]\nrun_record_dir = ""\n',
@@ -885,7 +885,7 @@ def test_registry_validation_of_a_file_and_of_bytes(
         ({"stages": ["a b"]}, "stages"),
         ({"stages": []}, "stages"),
         ({"optional_stages": ["publish"]}, "optional_stages"),
-        ({"run_record_dir": "s3://bucket/records"}, "run_record_dir"),
+        ({"run_record_dir": "file:///srv/records"}, "run_record_dir"),
         ({"unknown": 1}, "unknown"),
     ],
 )

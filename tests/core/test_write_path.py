@@ -60,6 +60,7 @@ def test_a_successful_run_leaves_one_valid_read_only_record(registry: Registry) 
     records = _records(registry)
     assert records == [run.record_path]
     assert runrecord.validate_record(run.record_path, registry=registry).valid
+    assert isinstance(run.record_path, Path)
     assert stat.S_IMODE(run.record_path.stat().st_mode) & 0o222 == 0
     assert run.record.status == "success"
     assert run.record.counters.records_skipped == 1

@@ -128,4 +128,5 @@ def test_a_promoted_record_refuses_every_write(tmp_path: Path, figures: Figures)
         )
     )
     assert path.read_bytes() == original
+    assert isinstance(path, Path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o444

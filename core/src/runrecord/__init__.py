@@ -65,6 +65,7 @@ from runrecord.model import (
     Toolchain,
     WarningObject,
 )
+from runrecord.objectstore import ObjectPath, ObjectStore
 from runrecord.recorder import (
     check_counts,
     error_from_exception,
@@ -88,7 +89,7 @@ from runrecord.redact import is_secret_key, redact, redact_text
 from runrecord.registry import REGISTRY_ENV_VAR, Registry, find_registry_file, load_registry
 from runrecord.schema import generate_schema, load_schema
 from runrecord.status import Assessment, assess
-from runrecord.store import Store
+from runrecord.store import Store, open_store
 from runrecord.taxonomy import (
     RUN_STAGE,
     ErrorType,
@@ -135,6 +136,8 @@ __all__ = [
     "ManifestError",
     "ManifestFile",
     "NodeRef",
+    "ObjectPath",
+    "ObjectStore",
     "OrchestratorInfo",
     "OutputRef",
     "OutputWriter",
@@ -194,6 +197,7 @@ __all__ = [
     "mark_recorded",
     "new_run_id",
     "open_run",
+    "open_store",
     "output_not_written",
     "output_writer",
     "promote_output",

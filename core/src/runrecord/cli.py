@@ -37,10 +37,11 @@ from runrecord.model import (
     StageRecord,
     WarningObject,
 )
+from runrecord.objectstore import ObjectPath, ObjectStore, is_url, redact_url
 from runrecord.recover import DEFAULT_OLDER_THAN, recover
 from runrecord.registry import Registry, load_registry
 from runrecord.schema import load_schema, shipped_versions
-from runrecord.store import Store
+from runrecord.store import AnyStore, Store, StorePath, open_store
 from runrecord.taxonomy import RUN_STAGE, Status
 from runrecord.validate import ValidationReport, validate_record
 
@@ -61,12 +62,23 @@ class _UsageError(Exception):
     """A mistake in how the command was called (exit status 2)."""
 
 
-def _record_files(paths: Sequence[str]) -> list[Path]:
-    missing = [p for p in paths if p != "-" and not Path(p).exists()]
+def _record_files(paths: Sequence[str]) -> list[StorePath]:
+    missing = [p for p in paths if p != "-" and not is_url(p) and not Path(p).exists()]
     if missing:
         raise _UsageError(f"no such file or directory: {', '.join(missing)}")
-    files: list[Path] = []
+    files: list[StorePath] = []
     for raw in paths:
+        if is_url(raw):  # one record object, or a store's prefix
+            if raw.endswith(RECORD_SUFFIX):
+                files.append(ObjectPath.from_url(raw))
+                continue
+            records = ObjectStore(raw).record_paths()
+            if not records:
+                print(
+                    f"runrecord: no *{RECORD_SUFFIX} objects in {redact_url(raw)}", file=sys.stderr
+                )
+            files.extend(records)
+            continue
         path = Path(raw)
         if path.is_dir():
             found = sorted(
@@ -188,28 +200,32 @@ def _registry(args: argparse.Namespace) -> Registry:
     """The registry locating the store: one made for ``--dir``, else the project's."""
     if args.dir is None:
         return load_registry(args.registry)
-    directory = Path(args.dir)
-    if not directory.is_dir():
-        raise _UsageError(f"no such directory: {args.dir}")
+    if is_url(args.dir):
+        location = args.dir
+    else:
+        directory = Path(args.dir)
+        if not directory.is_dir():
+            raise _UsageError(f"no such directory: {args.dir}")
+        location = str(directory.resolve())
     # check_upstream and recover locate the store through a registry; a run's own
     # semantics come from the registry saved in its header, never from this one.
     return Registry(
         project_id="runrecord-cli",
         project_name="runrecord --dir",
         stages=(RUN_STAGE,),
-        run_record_dir=str(directory.resolve()),
+        run_record_dir=location,
     )
 
 
-def _store(args: argparse.Namespace) -> Store:
-    return Store(_registry(args).record_dir)
+def _store(args: argparse.Namespace) -> AnyStore:
+    return open_store(_registry(args).record_location)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Entry:
     """One record file of a store, validated."""
 
-    path: Path
+    path: StorePath
     report: ValidationReport
     when: datetime
     """``created_at``; the file's modification time when the record cannot be parsed."""
@@ -228,14 +244,15 @@ class _Entry:
         return self.record.status.value if self.record and self.report.valid else INVALID
 
 
-def _modified(path: Path) -> datetime:
+def _modified(path: StorePath) -> datetime:
     try:
-        return datetime.fromtimestamp(path.stat().st_mtime, UTC)
-    except OSError:
+        when = path.modified() if isinstance(path, ObjectPath) else path.stat().st_mtime
+        return datetime.fromtimestamp(when, UTC)
+    except (OSError, RunRecordError):
         return datetime.min.replace(tzinfo=UTC)
 
 
-def _scan(store: Store) -> list[_Entry]:
+def _scan(store: AnyStore) -> list[_Entry]:
     """Every record file of the store, newest first (by ``created_at``)."""
     entries = []
     for path in store.record_paths():
@@ -245,7 +262,7 @@ def _scan(store: Store) -> list[_Entry]:
     return sorted(entries, key=lambda e: (e.when, e.path.name), reverse=True)
 
 
-def _read(path: Path) -> tuple[bytes, ValidationReport]:
+def _read(path: StorePath) -> tuple[bytes, ValidationReport]:
     """Read and validate one record file; its bytes are what ``--json`` prints."""
     try:
         data = path.read_bytes()
@@ -358,7 +375,7 @@ def _print_issue(item: ErrorObject | WarningObject) -> None:
         print(f"    evidence: {pointer.path or pointer.ref}{note}")
 
 
-def _print_record(record: RunRecord, path: Path) -> None:
+def _print_record(record: RunRecord, path: StorePath) -> None:
     entrypoint = record.entrypoint
     project = record.project
     fields = [
@@ -415,7 +432,7 @@ def _looks_like_path(target: str) -> bool:
     return os.sep in target or "/" in target or target.endswith(".json")
 
 
-def _show_target(args: argparse.Namespace) -> Path:
+def _show_target(args: argparse.Namespace) -> StorePath:
     target: str = args.target
     if target == LATEST:
         store = _store(args)
@@ -432,8 +449,9 @@ def _show_target(args: argparse.Namespace) -> Path:
         return entries[0].path
     if args.entrypoint is not None:
         raise _UsageError(f"--entrypoint goes with {LATEST!r} only")
+    path: StorePath
     if _looks_like_path(target):
-        path = Path(target)
+        path = ObjectPath.from_url(target) if is_url(target) else Path(target)
         if not path.exists():
             raise _UsageError(f"no such file: {target}")
     else:
@@ -446,7 +464,7 @@ def _show_target(args: argparse.Namespace) -> Path:
                     f"; for the newest record of that entrypoint: show latest --entrypoint {target}"
                 )
             raise _UsageError(f"no run record {target!r} in {store.root}{also}")
-    if path.is_dir():
+    if isinstance(path, Path) and path.is_dir():
         raise _UsageError(f"{target} is a directory, not a run record file")
     return path
 
@@ -553,7 +571,9 @@ def _cmd_recover(args: argparse.Namespace) -> int:
     registry = _registry(args)
     results = recover(registry=registry, older_than=args.older_than)
     if not results:
-        print(f"runrecord recover: nothing to recover in {registry.record_dir}", file=sys.stderr)
+        print(
+            f"runrecord recover: nothing to recover in {registry.record_location}", file=sys.stderr
+        )
         return EXIT_OK
     rows = [[r.outcome, r.run_id, r.detail, str(r.path) if r.path else NONE] for r in results]
     for line in _table(rows):
@@ -656,7 +676,8 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument(
         "--dir",
         metavar="DIR",
-        help="run record directory to use directly, without a registry (wins over --registry)",
+        help="run record directory (or object storage URL, s3://bucket/prefix) to use "
+        "directly, without a registry (wins over --registry)",
     )
     statuses = [s.value for s in Status]
 

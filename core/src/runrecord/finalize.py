@@ -12,7 +12,6 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Literal
 
 from pydantic import JsonValue, ValidationError
@@ -45,7 +44,7 @@ from runrecord.recorder import (
 from runrecord.redact import redact, redact_text
 from runrecord.registry import Registry
 from runrecord.status import assess
-from runrecord.store import LatestPointer, Store
+from runrecord.store import AnyStore, LatestPointer, StorePath
 from runrecord.taxonomy import (
     ErrorType,
     EvidenceKind,
@@ -74,12 +73,12 @@ class FinalizeResult:
     """
 
     record: RunRecord
-    path: Path
+    path: StorePath
     created: bool = True
     problems: tuple[Problem, ...] = ()
 
 
-def _read_fragments(store: Store, run_id: str) -> tuple[list[Fragment], list[ErrorObject]]:
+def _read_fragments(store: AnyStore, run_id: str) -> tuple[list[Fragment], list[ErrorObject]]:
     fragments: list[Fragment] = []
     errors: list[ErrorObject] = []
     for path in store.fragment_paths(run_id):
@@ -357,7 +356,7 @@ def _crash_error(
 
 
 def _invalid_fallback(
-    record: RunRecord, problems: Sequence[Problem], evidence: Path | None
+    record: RunRecord, problems: Sequence[Problem], evidence: StorePath | None
 ) -> RunRecord:
     """An ``error`` record that names the problems and is valid whatever they were."""
     listed: list[JsonValue] = [
@@ -552,7 +551,7 @@ def _dump_attempt(record: RunRecord) -> bytes:
     return json.dumps(record.model_dump(mode="json"), indent=2).encode() + b"\n"
 
 
-def _existing(store: Store, run_id: str, exist_ok: bool) -> FinalizeResult:
+def _existing(store: AnyStore, run_id: str, exist_ok: bool) -> FinalizeResult:
     path = store.record_path(run_id)
     if not exist_ok:
         raise RecordExistsError(
@@ -560,6 +559,6 @@ def _existing(store: Store, run_id: str, exist_ok: bool) -> FinalizeResult:
             hint="records are never overwritten; pass exist_ok=True to accept the existing one",
         )
     record = read_record(path)
-    if store.staging_dir(run_id).exists():
+    if store.has_staging(run_id):
         store.remove_staging(run_id)
     return FinalizeResult(record=record, path=path, created=False)

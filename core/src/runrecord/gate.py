@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from pathlib import Path
 
 from runrecord.errors import RecordInvalidError, ResourceError, UnsafeNameError, UpstreamError
 from runrecord.ids import check_name
 from runrecord.model import ErrorObject, EvidencePointer, RunRecord
+from runrecord.reader import JsonSyntaxError, parse_json
 from runrecord.recorder import RegistryArg, _store, error_object, resolve_registry
-from runrecord.store import RECORD_SUFFIX, Store
+from runrecord.store import RECORD_SUFFIX, AnyStore, StorePath
 from runrecord.taxonomy import RUN_STAGE, ErrorType, EvidenceKind, Severity, Status
 from runrecord.validate import read_record
 
@@ -51,24 +51,26 @@ class Verdict:
     reason: str
     status: Status | None = None
     run_id: str | None = None
-    path: Path | None = None
+    path: StorePath | None = None
 
     def __bool__(self) -> bool:
         return self.passed
 
 
-def latest_record_path(store: Store, entrypoint_id: str) -> Path | None:
+def latest_record_path(store: AnyStore, entrypoint_id: str) -> StorePath | None:
     """Return the newest record file of an entrypoint, or None if it has none.
 
-    Uses the ``latest`` pointer when it names an existing record of that entrypoint;
-    otherwise (no pointer yet, or a pointer left behind by a crash) scans the directory.
+    Uses the ``latest`` pointer when it names an existing record of that entrypoint (the
+    record is read to check that it is the one the pointer says: a pointer is mutable and
+    a record is not); otherwise (no pointer yet, a pointer left behind by a crash, or one
+    that disagrees with its record) scans the store.
     """
     pointer = store.read_latest(entrypoint_id)
-    if pointer is not None:
+    if pointer is not None and pointer.entrypoint_id == entrypoint_id:
         path = store.record_path(pointer.run_id)
-        if path.exists():
+        if _names(path, entrypoint_id, pointer.run_id):
             return path
-    newest: tuple[str, str, Path] | None = None
+    newest: tuple[str, str, StorePath] | None = None
     for path in store.record_paths():
         try:
             record = read_record(path)
@@ -80,6 +82,25 @@ def latest_record_path(store: Store, entrypoint_id: str) -> Path | None:
         if newest is None or key > newest:
             newest = key
     return newest[2] if newest else None
+
+
+def _names(path: StorePath, entrypoint_id: str, run_id: str) -> bool:
+    """Whether ``path`` holds a record of ``run_id`` and ``entrypoint_id``.
+
+    A record that is not JSON counts as the one named: the gate then reports it as invalid,
+    rather than passing on an older record.
+    """
+    try:
+        obj = parse_json(path.read_bytes())
+    except (FileNotFoundError, ResourceError):
+        return False
+    except (OSError, JsonSyntaxError):
+        return True
+    if not isinstance(obj, dict):
+        return True
+    entrypoint = obj.get("entrypoint")
+    named = entrypoint.get("entrypoint_id") if isinstance(entrypoint, dict) else None
+    return obj.get("run_id") == run_id and named == entrypoint_id
 
 
 def latest_record(entrypoint: str, *, registry: RegistryArg = None) -> RunRecord | None:

@@ -19,10 +19,12 @@ Examples:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import secrets
 import shutil
+import tempfile
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +38,7 @@ from runrecord.errors import ConfigError, CountersError, RunRecordError
 from runrecord.finalize import FinalizeResult, finalize_run
 from runrecord.gate import DEFAULT_ALLOWED, Verdict, check_upstream, upstream_error
 from runrecord.hashing import DEFAULT_ALGORITHM
-from runrecord.ids import check_name, check_path
+from runrecord.ids import check_name
 from runrecord.model import (
     ErrorObject,
     EvidencePointer,
@@ -48,6 +50,7 @@ from runrecord.model import (
     SkipReason,
     WarningObject,
 )
+from runrecord.objectstore import ObjectPath
 from runrecord.recorder import (
     RegistryArg,
     is_recorded,
@@ -55,6 +58,7 @@ from runrecord.recorder import (
     resolve_registry,
 )
 from runrecord.registry import Registry
+from runrecord.store import StorePath
 from runrecord.taxonomy import (
     RUN_STAGE,
     ErrorType,
@@ -207,7 +211,7 @@ class Run:
         return self.result.record
 
     @property
-    def record_path(self) -> Path:
+    def record_path(self) -> StorePath:
         """The promoted record's file (after the block)."""
         if self.result is None:
             raise RuntimeError("the run is not finalized yet: read .record_path after the block")
@@ -573,7 +577,7 @@ class StageReport:
         completed_at: datetime | None = None,
         exception: BaseException | None = None,
         key: str | None = None,
-    ) -> Path:
+    ) -> StorePath:
         """Write this stage attempt to an open run (see :func:`runrecord.write_stage`).
 
         Args:
@@ -695,7 +699,7 @@ def output_writer(
     return OutputWriter(
         run_id,
         name,
-        check_path(path, what="output path"),
+        recorder.output_target(path),
         registry=resolve_registry(registry),
         artifact_family=artifact_family,
         schema_version=schema_version,
@@ -710,7 +714,8 @@ class OutputWriter:
     Create it with :meth:`Run.output` or :func:`output_writer`.
 
     Attributes:
-        path: Where to write the data inside the block (the staged path).
+        path: Where to write the data inside the block (the staged path: beside the final
+            one, or a local temporary directory when the final one is on object storage).
         final_path: Where the data is promoted to.
         record_count: Set it to the number of records written (0 for a valid empty
             output).
@@ -721,7 +726,7 @@ class OutputWriter:
         self,
         run_id: str,
         name: str,
-        final_path: Path,
+        final_path: Path | ObjectPath,
         *,
         registry: Registry,
         artifact_family: str,
@@ -733,9 +738,11 @@ class OutputWriter:
         self.registry = registry
         self.name = name
         self.final_path = final_path
-        self.path = final_path.with_name(
-            f".{final_path.name}.staged-{run_id[-24:]}-{secrets.token_hex(3)}"
-        )
+        staged = f".{final_path.name}.staged-{run_id[-24:]}-{secrets.token_hex(3)}"
+        if isinstance(final_path, ObjectPath):
+            self.path = Path(tempfile.mkdtemp(prefix="runrecord-output-")) / staged
+        else:
+            self.path = final_path.with_name(staged)
         self.artifact_family = artifact_family
         self.schema_version = schema_version
         self.required = required
@@ -744,7 +751,8 @@ class OutputWriter:
         self.ref: OutputRef | None = None
 
     def __enter__(self) -> Self:
-        self.final_path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(self.final_path, Path):
+            self.final_path.parent.mkdir(parents=True, exist_ok=True)
         return self
 
     def __exit__(
@@ -755,6 +763,7 @@ class OutputWriter:
     ) -> None:
         if exc is not None:
             _remove(self.path)
+            self._remove_temporary()
             try:
                 self.ref = recorder.output_not_written(
                     self.run_id,
@@ -781,6 +790,16 @@ class OutputWriter:
             record_count=self.record_count,
             algorithm=self.algorithm or DEFAULT_ALGORITHM,
         )
+        self._remove_temporary()
+
+    def _remove_temporary(self) -> None:
+        """Remove an object storage output's local temporary directory, once empty.
+
+        A staged output that could not be promoted stays there.
+        """
+        if isinstance(self.final_path, ObjectPath):
+            with contextlib.suppress(OSError):
+                self.path.parent.rmdir()
 
 
 def _remove(path: Path) -> None:

@@ -15,6 +15,7 @@ is redacted before it is written; every name is checked before a byte is written
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
@@ -25,7 +26,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal, TypeVar, overload
 
 from pydantic import BaseModel, JsonValue, ValidationError
 
@@ -48,6 +49,7 @@ from runrecord.errors import (
 from runrecord.fragments import Fragment, RunHeader, StagePart, Writer
 from runrecord.ids import check_name, check_path, stable_id
 from runrecord.manifest import (
+    MANIFEST_SUFFIX,
     Manifest,
     build_manifest,
     manifest_path_for,
@@ -69,9 +71,10 @@ from runrecord.model import (
     SkipReason,
     WarningObject,
 )
+from runrecord.objectstore import ObjectPath, is_url, promote_to_object
 from runrecord.redact import json_may_hold_secret, redact, redact_text
 from runrecord.registry import Registry, load_registry
-from runrecord.store import Store
+from runrecord.store import AnyStore, StorePath, open_store
 from runrecord.taxonomy import (
     RUN_STAGE,
     ErrorType,
@@ -172,11 +175,11 @@ def _check_stage(registry: Registry, stage: str) -> str:
     return stage
 
 
-def _store(registry: Registry) -> Store:
-    return Store(registry.record_dir)
+def _store(registry: Registry) -> AnyStore:
+    return open_store(registry.record_location)
 
 
-def _writable(store: Store, run_id: str) -> None:
+def _writable(store: AnyStore, run_id: str) -> None:
     """Refuse fragments for a run that is not open, or already finalized."""
     check_name(run_id)
     if store.has_record(run_id):
@@ -462,7 +465,9 @@ def error_from_exception(
 # --- fragments -----------------------------------------------------------------------
 
 
-def _write(store: Store, run_id: str, kind: str, key: str | None = None, **parts: object) -> Path:
+def _write(
+    store: AnyStore, run_id: str, kind: str, key: str | None = None, **parts: object
+) -> StorePath:
     """Write one fragment of ``kind`` holding ``parts``, stamped with time and writer."""
     fragment = Fragment.model_validate(
         {"kind": kind, "written_at": _now(), "writer": Writer.current(), **parts}
@@ -575,7 +580,7 @@ def write_stage(
     exception: BaseException | None = None,
     error_refs: Iterable[str] = (),
     key: str | None = None,
-) -> Path:
+) -> StorePath:
     """Write one stage attempt of an open run as a fragment.
 
     Any process may call this; the fragment has a unique name, so concurrent writers
@@ -694,7 +699,7 @@ def write_unreported_stage(
     detail: str | None = None,
     exception_class: str | None = None,
     key: str | None = None,
-) -> Path:
+) -> StorePath:
     """Write the stage of an orchestrator node that ended without reporting itself.
 
     Orchestrators fire no callback for a node that never ran (downstream of a failure) or
@@ -794,7 +799,7 @@ def write_note(
     counters: Mapping[str, int] | None = None,
     skip_reasons: Iterable[SkipReason] = (),
     key: str | None = None,
-) -> Path:
+) -> StorePath:
     """Write run-level errors, warnings, counters or skip reasons of an open run.
 
     Args:
@@ -834,7 +839,7 @@ def write_output(
     registry: RegistryArg = None,
     errors: Iterable[ErrorObject] = (),
     warnings: Iterable[WarningObject] = (),
-) -> Path:
+) -> StorePath:
     """Record an output reference as it is (for adapters that promote data themselves).
 
     Returns:
@@ -854,7 +859,7 @@ def write_output(
 
 
 def _write_input(
-    store: Store,
+    store: AnyStore,
     run_id: str,
     ref: InputRef,
     errors: Sequence[ErrorObject] = (),
@@ -990,7 +995,7 @@ def resolve_input(
 
 
 def _missing_input(
-    store: Store,
+    store: AnyStore,
     run_id: str,
     base: Mapping[str, object],
     wanted: Path,
@@ -1034,7 +1039,7 @@ def _missing_input(
 
 
 def _record_refusal(
-    store: Store,
+    store: AnyStore,
     run_id: str,
     ref: InputRef,
     refusal: RunRecordError,
@@ -1083,11 +1088,34 @@ def recorded_error(exc: BaseException) -> tuple[str, str] | None:
 # --- outputs -------------------------------------------------------------------------
 
 
+def output_target(value: str | os.PathLike[str] | ObjectPath) -> Path | ObjectPath:
+    """Where an output goes: an absolute local path, or an object on object storage.
+
+    Raises:
+        UnsafeNameError: A local path that is empty, too long or holds control characters.
+    """
+    if isinstance(value, ObjectPath):
+        return value
+    if isinstance(value, str) and is_url(value):
+        return ObjectPath.from_url(value)
+    return check_path(value, what="output path")
+
+
+@overload
+def _manifest_target(final: ObjectPath) -> ObjectPath: ...
+@overload
+def _manifest_target(final: Path) -> Path: ...
+def _manifest_target(final: Path | ObjectPath) -> Path | ObjectPath:
+    if isinstance(final, ObjectPath):
+        return final.parent / f"{final.name}{MANIFEST_SUFFIX}"
+    return manifest_path_for(final)
+
+
 def promote_output(
     run_id: str,
     name: str,
     staged_path: str | os.PathLike[str],
-    final_path: str | os.PathLike[str],
+    final_path: str | os.PathLike[str] | ObjectPath,
     *,
     artifact_family: str,
     schema_version: str,
@@ -1106,7 +1134,9 @@ def promote_output(
         name: Logical output name; outputs the registry declares optional may fail
             without failing the run.
         staged_path: Where the data was written (file or directory).
-        final_path: Where it is promoted to.
+        final_path: Where it is promoted to: a path, or an object storage URL (the data is
+            uploaded with conditional puts, the manifest first; a directory's files go
+            under the URL as a prefix).
         artifact_family: The output's artifact family.
         schema_version: The schema version emitted.
         registry: The project registry, its path, or None to discover it.
@@ -1128,7 +1158,7 @@ def promote_output(
     _writable(store, run_id)
     check_name(artifact_family, what="artifact family")
     staged = check_path(staged_path, what="staged path")
-    final = check_path(final_path, what="output path")
+    final = output_target(final_path)
     needed = required if required is not None else name not in reg.optional_outputs
     base = {
         "name": name,
@@ -1149,24 +1179,19 @@ def promote_output(
         algorithm=algorithm,
         name=final.name,
     )
-    mpath = manifest_path_for(final)
+    mpath = _manifest_target(final)
     try:
-        if final.exists() or mpath.exists():
+        try:
+            if isinstance(final, ObjectPath):
+                promote_to_object(staged, final, _manifest_target(final), manifest.to_json())
+            else:
+                _promote_file(staged, final, manifest, name)
+        except FileExistsError:
             raise PromotionError(
                 f"output {name!r} already exists at {final}",
                 hint="promoted outputs are never overwritten; write to a new path "
                 "(e.g. one per run or partition)",
-            )
-        write_manifest(manifest, mpath)
-        try:
-            rename_noreplace(staged, final)
-        except OSError as exc:
-            mpath.chmod(0o644)
-            mpath.unlink()
-            raise PromotionError(
-                f"cannot promote output {name!r} to {final}: {exc}",
-                hint="check the target directory; the data is kept at its staged path",
-            ) from exc
+            ) from None
     except (PromotionError, ResourceError) as exc:
         error = error_object(
             ErrorType.PROMOTION_FAILED,
@@ -1204,6 +1229,23 @@ def promote_output(
     return ref
 
 
+def _promote_file(staged: Path, final: Path, manifest: Manifest, name: str) -> None:
+    """Promote local staged data: manifest first, then a no-replace rename of the data."""
+    mpath = manifest_path_for(final)
+    if final.exists() or mpath.exists():
+        raise FileExistsError(errno.EEXIST, "exists", str(final))
+    write_manifest(manifest, mpath)
+    try:
+        rename_noreplace(staged, final)
+    except OSError as exc:
+        mpath.chmod(0o644)
+        mpath.unlink()
+        raise PromotionError(
+            f"cannot promote output {name!r} to {final}: {exc}",
+            hint="check the target directory; the data is kept at its staged path",
+        ) from exc
+
+
 def _optional_missing(name: str, why: str) -> WarningObject:
     return warning_object(
         WarningType.OPTIONAL_OUTPUT_MISSING,
@@ -1214,7 +1256,7 @@ def _optional_missing(name: str, why: str) -> WarningObject:
 
 
 def _not_written(
-    store: Store,
+    store: AnyStore,
     run_id: str,
     base: Mapping[str, object],
     why: str,
@@ -1243,7 +1285,7 @@ def _not_written(
 def output_not_written(
     run_id: str,
     name: str,
-    final_path: str | os.PathLike[str],
+    final_path: str | os.PathLike[str] | ObjectPath,
     *,
     artifact_family: str,
     schema_version: str,
@@ -1260,7 +1302,7 @@ def output_not_written(
     base = {
         "name": name,
         "artifact_family": artifact_family,
-        "path": str(check_path(final_path, what="output path")),
+        "path": str(output_target(final_path)),
         "schema_version": schema_version,
         "required": required if required is not None else name not in reg.optional_outputs,
         "record_count": None,

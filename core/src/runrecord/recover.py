@@ -4,7 +4,8 @@ A run whose staging is left without a promoted record — its process was killed
 lost — is finalized as ``error`` with a ``crashed`` error, ``completed_at: null`` and the
 stages that did finish. A run is abandoned when its writer is gone: on this machine, when
 its pid is dead (or was reused); for runs opened elsewhere, or spanning processes
-(``detached``), when nothing was written to it for ``older_than``. Safe to run at any time,
+(``detached``), when nothing was written to it for ``older_than`` (by the files' or
+objects' modification times: the pids of other hosts cannot be observed). Safe to run at any time,
 from any number of processes: live runs are left alone and promotion is create-exclusive.
 """
 
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,7 +27,7 @@ from runrecord.finalize import finalize_run
 from runrecord.fragments import RunHeader, pid_alive
 from runrecord.recorder import RegistryArg, _store, resolve_registry
 from runrecord.registry import Registry
-from runrecord.store import Store, scan
+from runrecord.store import AnyStore, Store, StorePath, scan
 
 __all__ = ["DEFAULT_OLDER_THAN", "Recovered", "recover"]
 
@@ -52,27 +52,19 @@ class Recovered:
     run_id: str
     outcome: Literal["recovered", "cleaned", "live", "failed"]
     detail: str
-    path: Path | None = None
+    path: StorePath | None = None
 
 
-def _newest_activity(directory: Path) -> float:
-    newest = 0.0
-    with contextlib.suppress(FileNotFoundError):
-        newest = directory.stat().st_mtime
-        for entry in os.scandir(directory):
-            with contextlib.suppress(FileNotFoundError):
-                newest = max(newest, entry.stat().st_mtime)
-    return newest
-
-
-def _abandoned(store: Store, run_id: str, header: RunHeader, older_than: timedelta) -> str | None:
+def _abandoned(
+    store: AnyStore, run_id: str, header: RunHeader, older_than: timedelta
+) -> str | None:
     """Why the run is abandoned, or None while it may be live."""
     writer = header.writer
     if not header.detached and writer.same_machine():
         if not writer.alive():
             return f"its process {writer.pid} is gone"
         return None
-    idle = time.time() - _newest_activity(store.staging_dir(run_id))
+    idle = time.time() - store.last_activity(run_id)
     if idle > older_than.total_seconds():
         return f"nothing written for {timedelta(seconds=int(idle))}"
     return None
@@ -114,26 +106,27 @@ def recover(
     """
     reg = resolve_registry(registry)
     store = _store(reg)
-    for directory in (store.root, store.root / "latest", *store.evidence_dirs()):
-        _remove_stale_temps(directory)
+    if isinstance(store, Store):  # object puts leave no temporary objects
+        for directory in (store.root, store.root / "latest", *store.evidence_dirs()):
+            _remove_stale_temps(directory)
     results: list[Recovered] = []
     for run_id in store.staged_run_ids():
         results.append(_recover_one(store, reg, run_id, older_than))
     return results
 
 
-def _recover_one(store: Store, registry: Registry, run_id: str, older_than: timedelta) -> Recovered:
-    staging = store.staging_dir(run_id)
+def _recover_one(
+    store: AnyStore, registry: Registry, run_id: str, older_than: timedelta
+) -> Recovered:
     if store.has_record(run_id):
-        with contextlib.suppress(FileNotFoundError):
-            shutil.rmtree(staging)
+        store.discard_staging(run_id)
         return Recovered(run_id, "cleaned", "record already promoted", store.record_path(run_id))
     raw = store.read_header(run_id)
     if raw is None:
         # Killed while opening (the header is written first, atomically): nothing ran.
-        idle = time.time() - _newest_activity(staging)
+        idle = time.time() - store.last_activity(run_id)
         if idle > older_than.total_seconds() and not store.fragment_paths(run_id):
-            shutil.rmtree(staging, ignore_errors=True)
+            store.discard_staging(run_id)
             return Recovered(run_id, "cleaned", "staging without a header or fragments")
         return Recovered(run_id, "live", "no header yet")
     try:

@@ -31,11 +31,13 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     ValidationInfo,
+    field_serializer,
     field_validator,
 )
 
 from runrecord.errors import ConfigError
 from runrecord.ids import NAME_PATTERN
+from runrecord.objectstore import ObjectPath, is_url, redact_url
 
 __all__ = ["REGISTRY_ENV_VAR", "Registry", "find_registry_file", "load_registry"]
 
@@ -77,7 +79,8 @@ class Registry(BaseModel):
     project_name: Annotated[StrictStr, StringConstraints(min_length=1)]
     """Human-readable project name."""
     run_record_dir: Annotated[StrictStr, StringConstraints(min_length=1)] = "artifacts/run_records"
-    """Canonical directory of run records, relative to the registry file's directory."""
+    """Canonical directory of run records, relative to the registry file's directory, or an
+    object storage URL (``s3://bucket/prefix``, any fsspec protocol)."""
     stages: tuple[_Name, ...] = Field(min_length=1)
     """The project's stage set; every stage record names one of these."""
     optional_outputs: tuple[Annotated[StrictStr, StringConstraints(min_length=1)], ...] = ()
@@ -91,7 +94,7 @@ class Registry(BaseModel):
 
     _root: Path = PrivateAttr(default_factory=Path.cwd)
     _source: Path | None = PrivateAttr(default=None)
-    _record_dir: Path | None = PrivateAttr(default=None)
+    _record_dir: Path | ObjectPath | None = PrivateAttr(default=None)
 
     def __init__(self, **data: object) -> None:
         """Build a registry in code; invalid values raise ``ConfigError`` naming the key."""
@@ -110,12 +113,19 @@ class Registry(BaseModel):
 
     @field_validator("run_record_dir")
     @classmethod
-    def _local_dir(cls, value: str) -> str:
-        if "://" in value:
+    def _dir_or_url(cls, value: str) -> str:
+        if value.startswith("file://"):
+            raise ValueError("write a local directory as a path, without file://")
+        if is_url(value) and "@" in value.split("/", 3)[2] and not value.startswith("s3"):
             raise ValueError(
-                "object storage URLs are not supported yet; use a local or shared-filesystem path"
+                "credentials in the URL are only understood for s3://; leave them to the "
+                "backend's provider chain"
             )
         return value
+
+    @field_serializer("run_record_dir")
+    def _without_credentials(self, value: str) -> str:
+        return redact_url(value) if is_url(value) else value
 
     @field_validator("optional_stages")
     @classmethod
@@ -139,11 +149,31 @@ class Registry(BaseModel):
         return self._root
 
     @property
-    def record_dir(self) -> Path:
-        """The run record directory as an absolute path."""
+    def record_location(self) -> Path | ObjectPath:
+        """Where the run records are: an absolute directory, or a place on object storage."""
         if self._record_dir is None:
-            self._record_dir = (self._root / self.run_record_dir).resolve()
+            if is_url(self.run_record_dir):
+                self._record_dir = ObjectPath.from_url(self.run_record_dir)
+            else:
+                self._record_dir = (self._root / self.run_record_dir).resolve()
         return self._record_dir
+
+    @property
+    def record_dir(self) -> Path:
+        """The run record directory as an absolute path.
+
+        Raises:
+            ConfigError: ``run_record_dir`` is an object storage URL (use
+                :attr:`record_location`, or :func:`runrecord.open_store` on it).
+        """
+        location = self.record_location
+        if isinstance(location, ObjectPath):
+            raise ConfigError(
+                f"run_record_dir is on object storage ({location}), not a directory",
+                hint="use registry.record_location, or runrecord.open_store(registry."
+                "record_location) to read and write the store",
+            )
+        return location
 
     @classmethod
     def from_mapping(

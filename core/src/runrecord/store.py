@@ -1,12 +1,7 @@
 """Where fragments, records and pointers live: a run record directory on a file system.
 
-Layout of ``<run_record_dir>``::
-
-    <run_id>.run_record.json        promoted records: created once, read-only, never changed
-    latest/<entrypoint_id>.json     pointer to the newest record of an entrypoint (mutable)
-    .staging/<run_id>/header.json   the open run's header
-    .staging/<run_id>/<seq>-<kind>-<pid>-<rand>.json   one file per fragment
-    .evidence/<run_id>/...          traces and other evidence files, read-only
+The layout is in :mod:`runrecord._layout`; :func:`open_store` opens a directory as a
+:class:`Store` and an object storage URL as an :class:`~runrecord.objectstore.ObjectStore`.
 
 Every file is written under a temporary name and moved into place in one step; records,
 headers, fragments and evidence are create-exclusive. Writers in different processes never
@@ -28,22 +23,37 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from runrecord._fs import write_new, write_replace
+from runrecord._layout import (
+    DONE,
+    EVIDENCE,
+    HEADER_NAME,
+    KEYED,
+    LATEST,
+    RECORD_SUFFIX,
+    STAGING,
+    LatestPointer,
+    parse_pointer,
+)
 from runrecord.errors import RecordExistsError, ResourceError, RunRecordError
 from runrecord.ids import check_name
+from runrecord.objectstore import ObjectPath, ObjectStore, is_url
 
-__all__ = ["HEADER_NAME", "RECORD_SUFFIX", "LatestPointer", "Store", "scan"]
+__all__ = [
+    "HEADER_NAME",
+    "RECORD_SUFFIX",
+    "AnyStore",
+    "LatestPointer",
+    "Store",
+    "StorePath",
+    "open_store",
+    "parse_pointer",
+    "scan",
+]
 
-RECORD_SUFFIX = ".run_record.json"
-HEADER_NAME = "header.json"
-STAGING = ".staging"
-EVIDENCE = ".evidence"
-LATEST = "latest"
-DONE = ".done"
-KEYED = "key-"
 
 _RESOURCE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
 
@@ -82,16 +92,6 @@ def scan(directory: Path) -> list[os.DirEntry[str]]:
             return list(entries)
     except FileNotFoundError:
         return []
-
-
-@dataclass(frozen=True, slots=True)
-class LatestPointer:
-    """The ``latest/<entrypoint>.json`` pointer: the newest record of an entrypoint."""
-
-    entrypoint_id: str
-    run_id: str
-    created_at: str
-    status: str
 
 
 class Store:
@@ -152,6 +152,21 @@ class Store:
     def is_open(self, run_id: str) -> bool:
         """Whether ``run_id`` has a header in staging (opened and not yet finalized)."""
         return (self.staging_dir(run_id) / HEADER_NAME).exists()
+
+    def has_staging(self, run_id: str) -> bool:
+        """Whether anything of ``run_id`` is left in staging."""
+        return self.staging_dir(run_id).exists()
+
+    def last_activity(self, run_id: str) -> float:
+        """When anything was last written to a run's staging (0.0 when nothing is there)."""
+        directory = self.staging_dir(run_id)
+        newest = 0.0
+        with contextlib.suppress(FileNotFoundError):
+            newest = directory.stat().st_mtime
+            for entry in os.scandir(directory):
+                with contextlib.suppress(FileNotFoundError):
+                    newest = max(newest, entry.stat().st_mtime)
+        return newest
 
     def read_header(self, run_id: str) -> bytes | None:
         """Return the raw header of an open run, or None when there is none."""
@@ -229,6 +244,10 @@ class Store:
             except FileNotFoundError:
                 return
         self.sweep_retired(background=True)
+
+    def discard_staging(self, run_id: str) -> None:
+        """Delete a run's staging at once (what ``recover`` cleans up)."""
+        shutil.rmtree(self.staging_dir(run_id), ignore_errors=True)
 
     def sweep_retired(self, *, background: bool = False) -> None:
         """Delete retired staging directories (those of finalized runs)."""
@@ -319,12 +338,27 @@ class Store:
     def read_latest(self, entrypoint_id: str) -> LatestPointer | None:
         """Return the ``latest`` pointer of an entrypoint, or None if absent or unreadable."""
         try:
-            raw = json.loads(self.latest_path(entrypoint_id).read_bytes())
-            return LatestPointer(
-                entrypoint_id=str(raw["entrypoint_id"]),
-                run_id=str(raw["run_id"]),
-                created_at=str(raw["created_at"]),
-                status=str(raw["status"]),
-            )
-        except (OSError, ValueError, KeyError, TypeError):
+            return parse_pointer(self.latest_path(entrypoint_id).read_bytes())
+        except OSError:
             return None
+
+
+AnyStore = Store | ObjectStore
+"""A run record store: a directory, or a prefix on object storage."""
+
+StorePath = Path | ObjectPath
+"""Where a store keeps a record, fragment or evidence file."""
+
+
+def open_store(location: str | os.PathLike[str] | ObjectPath) -> AnyStore:
+    """Open the store at a directory or an object storage URL.
+
+    Examples:
+        >>> open_store("/srv/records"), open_store("memory://records")
+        (Store('/srv/records'), ObjectStore('memory://records'))
+    """
+    if isinstance(location, ObjectPath):
+        return ObjectStore(location)
+    if is_url(os.fspath(location)):
+        return ObjectStore(os.fspath(location))
+    return Store(Path(location))

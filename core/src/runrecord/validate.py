@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from runrecord.errors import RecordInvalidError, SchemaMismatchError
+from runrecord.errors import RecordInvalidError, RunRecordError, SchemaMismatchError
 from runrecord.ids import ID_PATTERN, NAME_PATTERN
 from runrecord.model import (
     HASH_PATTERN,
@@ -32,6 +32,7 @@ from runrecord.model import (
     StageRecord,
     WarningObject,
 )
+from runrecord.objectstore import ObjectPath, is_url
 from runrecord.reader import JsonSyntaxError, known_versions, parse_json, upgrade
 from runrecord.redact import escape_pointer, find_secrets
 from runrecord.registry import Registry
@@ -48,7 +49,7 @@ from runrecord.taxonomy import (
 
 __all__ = ["RULES", "Problem", "RecordSource", "ValidationReport", "read_record", "validate_record"]
 
-RecordSource = RunRecord | Mapping[str, Any] | bytes | str | os.PathLike[str]
+RecordSource = RunRecord | Mapping[str, Any] | bytes | str | os.PathLike[str] | ObjectPath
 """What :func:`validate_record` accepts: a model, a parsed JSON object, the record's bytes,
 or the path of a record file (``str`` is always a path)."""
 
@@ -208,8 +209,9 @@ def validate_record(source: RecordSource, *, registry: Registry | None = None) -
     """Validate a run record and report every problem.
 
     Args:
-        source: A :class:`RunRecord`, a parsed JSON object, the record's bytes, or a path
-            (``str`` or path-like) to a record file.
+        source: A :class:`RunRecord`, a parsed JSON object, the record's bytes, a path
+            (``str`` or path-like) to a record file, or an object storage URL or
+            :class:`~runrecord.objectstore.ObjectPath` of one.
         registry: The project registry; when given, registry-aware rules run too (stage
             set, optional outputs and stages, no-input entrypoints, records stance).
 
@@ -224,6 +226,8 @@ def validate_record(source: RecordSource, *, registry: Registry | None = None) -
         >>> validate_record(b'{"run_record_version": "9.0.0"}').problems[0].rule
         'version.unknown'
     """
+    if isinstance(source, str) and is_url(source):
+        source = ObjectPath.from_url(source)
     described = _describe(source)
     try:
         return _validate(source, described, registry)
@@ -249,7 +253,18 @@ def read_record(source: RecordSource, *, registry: Registry | None = None) -> Ru
     return validate_record(source, registry=registry).raise_if_invalid()
 
 
+def _file(source: object) -> Path | ObjectPath | None:
+    """The file or object a source names, if it names one."""
+    if isinstance(source, ObjectPath):
+        return source
+    if isinstance(source, str | os.PathLike):
+        return Path(source)
+    return None
+
+
 def _describe(source: object) -> str:
+    if isinstance(source, ObjectPath):
+        return str(source)
     if isinstance(source, str | os.PathLike):
         return os.fspath(source)
     if isinstance(source, RunRecord):
@@ -272,10 +287,10 @@ def _validate(source: object, described: str, registry: Registry | None) -> Vali
     else:
         if isinstance(source, bytes | bytearray | memoryview):
             data = bytes(source)
-        elif isinstance(source, str | os.PathLike):
+        elif (file := _file(source)) is not None:
             try:
-                data = Path(source).read_bytes()
-            except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+                data = file.read_bytes()
+            except (OSError, ValueError, RunRecordError) as exc:  # ValueError: a NUL in the path
                 return fail("json.unreadable", f"cannot read {described}: {exc}")
         else:
             return fail("json.not_object", f"cannot validate a {type(source).__name__}")
@@ -305,8 +320,8 @@ def _validate(source: object, described: str, registry: Registry | None) -> Vali
         return ValidationReport(described, schema_problems, None)
 
     problems = [*_semantic_problems(record), *_secret_problems(obj)]
-    if isinstance(source, str | os.PathLike):
-        name = Path(source).name
+    if (file := _file(source)) is not None:
+        name = file.name
         if name != f"{record.run_id}{RECORD_SUFFIX}":
             problems.append(
                 Problem(

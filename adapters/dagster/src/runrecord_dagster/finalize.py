@@ -128,7 +128,7 @@ def finalize_dagster_run(
     res = resource or RunRecordResource()
     registry = res.registry()
     run_id = res.record_run_id(found)
-    if not runrecord.Store(registry.record_dir).has_record(run_id):
+    if not runrecord.open_store(registry.record_location).has_record(run_id):
         res.open(found, registry)
         _fill_in(instance, found, res, registry, run_id)
     failures = instance.all_logs(dagster_id, of_type=dg.DagsterEventType.RUN_FAILURE)

@@ -163,7 +163,7 @@ class RunRecordIOManager(dg.ConfigurableIOManager):
         ref = writer.ref
         if ref is None:  # pragma: no cover - the writer sets it whenever its block succeeds
             return
-        record = runrecord.Store(registry.record_dir).record_path(run_id)
+        record = runrecord.open_store(registry.record_location).record_path(run_id)
         context.add_output_metadata(
             {
                 "runrecord/path": dg.MetadataValue.path(ref.path),

@@ -125,7 +125,7 @@ class RunRecordResource(dg.ConfigurableResource):  # type: ignore[type-arg,unuse
             The record's run id.
         """
         reg = registry or self.registry()
-        opened = (str(reg.record_dir), self.record_run_id(run))
+        opened = (str(reg.record_location), self.record_run_id(run))
         if opened in _OPENED:  # every input, output and hook of a step opens the run
             return opened[1]
         run_id = runrecord.open_run(

@@ -38,7 +38,7 @@ _STATUSES = {
 def _finalize(context: RunStatusSensorContext, resource: RunRecordResource) -> dg.SkipReason:
     run = context.dagster_run
     registry = resource.registry()
-    staged = runrecord.Store(registry.record_dir).is_open(resource.record_run_id(run))
+    staged = runrecord.open_store(registry.record_location).is_open(resource.record_run_id(run))
     repository = context.repository_def
     if not staged and repository is not None and not repository.has_job(run.job_name):
         return dg.SkipReason(f"run {run.run_id} of job {run.job_name!r} records nothing here")
@@ -107,7 +107,7 @@ def _record_blocked(
     registry = resource.registry()
     entrypoint = _job_entrypoint(job, resource)
     run_id = runrecord.run_id_for(entrypoint, f"gate-{verdict.run_id}")
-    if not runrecord.Store(registry.record_dir).has_record(run_id):
+    if not runrecord.open_store(registry.record_location).has_record(run_id):
         runrecord.open_run(
             entrypoint,
             registry=registry,
