@@ -225,6 +225,19 @@ def torture(session: nox.Session, target: str) -> None:
         session.run("pytest", "tests/torture_dagster", *session.posargs)
 
 
+@nox.session
+def objectstore(session: nox.Session) -> None:
+    """Run records on S3: a real S3 API server (moto's) on 127.0.0.1 for the session, the
+    store suite, the race, many-writers and kill trials, every CLI command against the
+    URL, and the Airflow example DAGs writing to s3://."""
+    session.install(
+        "./core[s3]", "./adapters/airflow", "apache-airflow", "moto[server]", *_group("test")
+    )
+    tmp = Path(session.create_tmp()).absolute()
+    env = {"PYTHONPYCACHEPREFIX": str(tmp / "pycache"), "AIRFLOW_HOME": str(tmp / "airflow")}
+    session.run("pytest", "tests/objectstore", "--durations=5", *session.posargs, env=env)
+
+
 # What each orchestrator's overhead benchmark installs beside the core and its adapter.
 BENCH_PACKAGES = {
     "dagster": ["dagster"],

@@ -1,7 +1,9 @@
 """Run the example DAGs with ``dag.test()`` in a fresh project and show their records.
 
-Usage: ``python examples/airflow/run_example.py [DIR]`` (a temporary directory by default;
-Airflow's own logs go to ``DIR/airflow-dag-runs.log``).
+Usage: ``python examples/airflow/run_example.py [DIR] [--records URL]`` (a temporary
+directory by default; Airflow's own logs go to ``DIR/airflow-dag-runs.log``). The records go
+to ``DIR/run_records``, or with ``--records`` to object storage (``s3://bucket/prefix``; the
+``AWS_*`` environment variables say where and who).
 Exits 0 when the four records are as expected: ``sales_daily`` success,
 ``sales_daily_broken`` error, ``sales_report`` success, ``sales_report_blocked`` error with
 ``upstream_error``.
@@ -27,19 +29,19 @@ EXPECTED = {
 REGISTRY = """\
 project_id = "sales-example"
 project_name = "Sales example (Airflow)"
-run_record_dir = "run_records"
+run_record_dir = "{records}"
 stages = ["gate", "extract", "transform", "load", "report"]
 """
 
 
-def prepare(root: Path) -> dict[str, str]:
+def prepare(root: Path, records: str = "run_records") -> dict[str, str]:
     """Write the registry, the input data with its manifest, and the Airflow settings."""
     import runrecord  # noqa: PLC0415 - after the arguments are read
 
     (root / "dags").mkdir(parents=True, exist_ok=True)
     for source in (HERE / "dags").glob("*.py"):
         shutil.copy(source, root / "dags" / source.name)
-    (root / "runrecord.toml").write_text(REGISTRY)
+    (root / "runrecord.toml").write_text(REGISTRY.format(records=records))
     data = root / "data"
     data.mkdir(exist_ok=True)
     orders = data / "orders.csv"
@@ -94,7 +96,7 @@ def check(root: Path) -> int:
         failures += 1
     sys.stdout.flush()  # before the CLI's own output
     cli = [sys.executable, "-m", "runrecord"]
-    record_dir = str(registry.record_dir)
+    record_dir = str(registry.record_location)
     subprocess.run([*cli, "ls", "--dir", record_dir], check=False)  # noqa: S603
     failures += subprocess.run([*cli, "validate", record_dir], check=False).returncode  # noqa: S603
     return 1 if failures else 0
@@ -105,9 +107,14 @@ def main() -> int:
     if len(sys.argv) > 2 and sys.argv[1] == "--run-dags":
         run_dags()
         return 0
-    root = Path(sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp(prefix="rr-airflow-"))
-    root = root.absolute()
-    env = {**os.environ, **prepare(root)}
+    args = sys.argv[1:]
+    records = "run_records"
+    if "--records" in args:
+        at = args.index("--records")
+        records = args[at + 1]
+        del args[at : at + 2]
+    root = Path(args[0] if args else tempfile.mkdtemp(prefix="rr-airflow-")).absolute()
+    env = {**os.environ, **prepare(root, records)}
     # Airflow reads its settings at import time: run the DAGs in a process that starts with
     # them. Its own logs (every task's, with the failing ones' tracebacks) go to a file.
     log = root / "airflow-dag-runs.log"
@@ -126,7 +133,7 @@ def main() -> int:
         print(log.read_text()[-4000:])
         print(f"BAD the DAGs could not run: exit status {ran.returncode}; log: {log}")
         return 1
-    print(f"Airflow's logs: {log}\nrecords in {root / 'run_records'}")
+    print(f"Airflow's logs: {log}")
     return check(root)
 
 

@@ -1,0 +1,58 @@
+"""The object storage suite: stores on ``s3://`` against a real S3 API server on loopback.
+
+One server (moto's, see ``tests/support/s3server.py``) serves the whole session; every test
+gets its own prefix of one bucket. The server's endpoint and credentials reach the code
+under test, and the processes it starts, the standard way: ``AWS_*`` environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from s3server import BUCKET, CREDENTIALS, s3_server
+
+import runrecord
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """The loopback S3 server's endpoint, with the environment pointing at it."""
+    with s3_server(BUCKET) as endpoint:
+        saved = dict(os.environ)
+        os.environ.update(CREDENTIALS)
+        os.environ["AWS_ENDPOINT_URL_S3"] = endpoint
+        try:
+            yield endpoint
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+
+@pytest.fixture
+def s3_url(s3_endpoint: str, request: pytest.FixtureRequest) -> str:
+    """A fresh store URL of this test: ``s3://<bucket>/<test>-<random>``."""
+    name = request.node.name.replace("[", "-").replace("]", "").replace("/", "-")
+    return f"s3://{BUCKET}/{name}-{secrets.token_hex(3)}"
+
+
+@pytest.fixture(params=["s3", "memory"])
+def store_url(request: pytest.FixtureRequest) -> str:
+    """A fresh store URL on the S3 server, and one on ``memory://``."""
+    if request.param == "memory":
+        return f"memory://runrecord-test/{secrets.token_hex(4)}"
+    return str(request.getfixturevalue("s3_url"))
+
+
+@pytest.fixture
+def registry(store_url: str, tmp_path: Path) -> runrecord.Registry:
+    """A registry file in ``tmp_path`` whose ``run_record_dir`` is ``store_url``."""
+    file = tmp_path / "runrecord.toml"
+    file.write_text(
+        'project_id = "objectstore"\nproject_name = "Object storage suite"\n'
+        f'run_record_dir = "{store_url}"\nstages = ["extract", "transform", "load"]\n'
+    )
+    return runrecord.load_registry(file)
