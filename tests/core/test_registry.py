@@ -7,6 +7,7 @@ that names the file and the key and says what to write instead.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -898,3 +899,14 @@ def test_a_registry_built_in_code_refuses_with_a_config_error(
     assert caught.value.key == key
     assert caught.value.path is None
     assert caught.value.remediation_hint
+
+
+def test_an_object_storage_url_without_its_backend_names_the_extra() -> None:
+    if importlib.util.find_spec("fsspec") is not None:
+        pytest.skip("fsspec is installed here; tests/objectstore covers URLs with a backend")
+    registry = runrecord.Registry(
+        project_id="p", project_name="P", stages=["extract"], run_record_dir="s3://b/records"
+    )
+    with pytest.raises(runrecord.ConfigError, match="fsspec is not installed") as caught:
+        runrecord.open_run("sales.daily", registry=registry, command="t")
+    assert "runrecord[s3]" in caught.value.remediation_hint

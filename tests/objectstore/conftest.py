@@ -14,8 +14,11 @@ from pathlib import Path
 
 import pytest
 from s3server import BUCKET, CREDENTIALS, s3_server
+from torture_support import registry_file
 
 import runrecord
+
+STAGES = ["extract", "transform", "load"]
 
 
 @pytest.fixture(scope="session")
@@ -50,9 +53,4 @@ def store_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def registry(store_url: str, tmp_path: Path) -> runrecord.Registry:
     """A registry file in ``tmp_path`` whose ``run_record_dir`` is ``store_url``."""
-    file = tmp_path / "runrecord.toml"
-    file.write_text(
-        'project_id = "objectstore"\nproject_name = "Object storage suite"\n'
-        f'run_record_dir = "{store_url}"\nstages = ["extract", "transform", "load"]\n'
-    )
-    return runrecord.load_registry(file)
+    return runrecord.load_registry(registry_file(tmp_path, stages=STAGES, record_dir=store_url))

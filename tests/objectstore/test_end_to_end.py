@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from torture_support import registry_file
 
 import runrecord
 from runrecord.objectstore import ObjectStore
@@ -54,12 +55,9 @@ def test_the_airflow_example_records_every_dag_run_on_s3(s3_url: str, tmp_path: 
 def filled(s3_url: str, tmp_path: Path) -> runrecord.Registry:
     """A store on S3 with a success of ``good.job``, an error of ``bad.job`` and an
     abandoned (detached, silent) run of ``lost.job``."""
-    file = tmp_path / "runrecord.toml"
-    file.write_text(
-        f'project_id = "cli"\nproject_name = "CLI"\nrun_record_dir = "{s3_url}"\n'
-        'stages = ["extract"]\n'
+    registry = runrecord.load_registry(
+        registry_file(tmp_path, stages=["extract"], record_dir=s3_url)
     )
-    registry = runrecord.load_registry(file)
     with runrecord.run("good.job", registry=registry, command="t") as run, run.stage("extract"):
         pass
     with (

@@ -16,7 +16,7 @@ from urllib.parse import quote
 import boto3
 import pytest
 from s3server import BUCKET, CREDENTIALS
-from torture_support import in_child, kill_after, seeded, wait
+from torture_support import in_child, kill_after, registry_file, seeded, wait
 
 import runrecord
 from runrecord.objectstore import ObjectStore
@@ -77,12 +77,8 @@ def _many_runs(registry: runrecord.Registry, worker: int, runs: int, ids: Path) 
 
 
 def _s3_registry(url: str, tmp_path: Path) -> runrecord.Registry:
-    file = tmp_path / "runrecord.toml"
-    file.write_text(
-        f'project_id = "objectstore"\nproject_name = "Object storage"\nrun_record_dir = "{url}"\n'
-        'stages = ["extract", "transform", "load"]\n'
-    )
-    return runrecord.load_registry(file)
+    stages = ["extract", "transform", "load"]
+    return runrecord.load_registry(registry_file(tmp_path, stages=stages, record_dir=url))
 
 
 def test_eight_processes_a_hundred_runs_each_lose_and_duplicate_nothing(

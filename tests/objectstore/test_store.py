@@ -13,6 +13,7 @@ from pathlib import Path
 import fsspec
 import pytest
 from fsspec.implementations.memory import MemoryFileSystem
+from torture_support import registry_file
 
 import runrecord
 from runrecord.objectstore import ObjectPath
@@ -155,12 +156,9 @@ def test_a_backend_without_conditional_put_is_refused_for_writing_but_readable(
     tmp_path: Path,
 ) -> None:
     fsspec.register_implementation("plainmem", _NoConditionalPut, clobber=True)
-    file = tmp_path / "runrecord.toml"
-    file.write_text(
-        'project_id = "p"\nproject_name = "P"\nrun_record_dir = "plainmem://records"\n'
-        'stages = ["extract"]\n'
+    registry = runrecord.load_registry(
+        registry_file(tmp_path, stages=["extract"], record_dir="plainmem://records")
     )
-    registry = runrecord.load_registry(file)
 
     with pytest.raises(runrecord.ConfigError, match="no conditional put") as caught:
         runrecord.open_run("store.daily", registry=registry, command="t")
@@ -194,12 +192,9 @@ def test_an_unreachable_server_is_a_resource_error(
 def test_a_missing_bucket_is_a_resource_error_before_anything_runs(
     s3_endpoint: str, tmp_path: Path
 ) -> None:
-    file = tmp_path / "runrecord.toml"
-    file.write_text(
-        'project_id = "p"\nproject_name = "P"\nrun_record_dir = "s3://no-such-bucket/records"\n'
-        'stages = ["extract"]\n'
+    registry = runrecord.load_registry(
+        registry_file(tmp_path, stages=["extract"], record_dir="s3://no-such-bucket/records")
     )
-    registry = runrecord.load_registry(file)
 
     with pytest.raises(runrecord.ResourceError, match="bucket 'no-such-bucket'") as caught:
         runrecord.open_run("store.daily", registry=registry, command="t")

@@ -11,7 +11,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import secrets
+import time
 from dataclasses import dataclass
 
 __all__ = [
@@ -23,6 +27,8 @@ __all__ = [
     "RECORD_SUFFIX",
     "STAGING",
     "LatestPointer",
+    "fragment_name",
+    "is_fragment_name",
     "parse_pointer",
 ]
 
@@ -57,3 +63,20 @@ def parse_pointer(data: bytes) -> LatestPointer | None:
         )
     except (ValueError, KeyError, TypeError):
         return None
+
+
+def fragment_name(kind: str, key: str | None = None) -> str:
+    """A fragment's file or object name.
+
+    Without ``key``: fresh, unique and time-ordered (``<ns>-<kind>-<pid>-<random>.json``).
+    With ``key``: derived from the key, so that a second write of it finds the first.
+    """
+    if key is None:
+        return f"{time.time_ns():020d}-{kind}-{os.getpid()}-{secrets.token_hex(4)}.json"
+    digest = hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
+    return f"{KEYED}{kind}-{digest}.json"
+
+
+def is_fragment_name(name: str) -> bool:
+    """Whether a name in a staging directory is a fragment's (not the header, not a temp)."""
+    return (name[:1].isdigit() or name.startswith(KEYED)) and name.endswith(".json")

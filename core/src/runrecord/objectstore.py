@@ -27,10 +27,8 @@ import json
 import os
 import posixpath
 import re
-import secrets
 import shutil
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import datetime
@@ -41,11 +39,12 @@ from urllib.parse import unquote, urlsplit
 from runrecord._layout import (
     EVIDENCE,
     HEADER_NAME,
-    KEYED,
     LATEST,
     RECORD_SUFFIX,
     STAGING,
     LatestPointer,
+    fragment_name,
+    is_fragment_name,
     parse_pointer,
 )
 from runrecord.errors import ConfigError, RecordExistsError, ResourceError, RunRecordError
@@ -350,9 +349,11 @@ class ObjectStore:
         root: The store's URL, or an :class:`ObjectPath`.
 
     Examples:
-        >>> store = ObjectStore("memory://records")
-        >>> str(store.record_path("sales.daily-1"))
-        'memory://records/sales.daily-1.run_record.json'
+        With the ``s3`` extra installed::
+
+            store = ObjectStore("s3://acme-audit/run_records")
+            store.record_path("sales.daily-1")
+            # ObjectPath('s3://acme-audit/run_records/sales.daily-1.run_record.json')
     """
 
     def __init__(self, root: str | ObjectPath) -> None:
@@ -413,19 +414,14 @@ class ObjectStore:
         self, run_id: str, kind: str, data: bytes, *, key: str | None = None
     ) -> ObjectPath:
         """Write one fragment under a fresh unique key (or, with ``key``, once per key)."""
-        if key is None:
-            name = f"{time.time_ns():020d}-{kind}-{os.getpid()}-{secrets.token_hex(4)}.json"
-            path = self.staging_dir(run_id) / name
-        else:
-            path = self.fragment_path(run_id, kind, key)
+        path = self.staging_dir(run_id) / fragment_name(kind, key)
         with _resource("write fragment", path), contextlib.suppress(FileExistsError):
             self._backend.put_new(path.path, data)
         return path
 
     def fragment_path(self, run_id: str, kind: str, key: str) -> ObjectPath:
         """The object of the fragment written with ``key``."""
-        digest = hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
-        return self.staging_dir(run_id) / f"{KEYED}{kind}-{digest}.json"
+        return self.staging_dir(run_id) / fragment_name(kind, key)
 
     def fragment_exists(self, run_id: str, kind: str, key: str) -> bool:
         """Whether a fragment was written with ``key``."""
@@ -436,11 +432,7 @@ class ObjectStore:
         directory = self.staging_dir(run_id)
         with _resource("list", directory):
             names = sorted(posixpath.basename(e["name"]) for e in self._backend.ls(directory.path))
-        return [
-            directory / n
-            for n in names
-            if (n[:1].isdigit() or n.startswith(KEYED)) and n.endswith(".json")
-        ]
+        return [directory / n for n in names if is_fragment_name(n)]
 
     def last_activity(self, run_id: str) -> float:
         """When anything was last written to a run's staging (0.0 when nothing is there)."""

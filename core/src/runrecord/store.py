@@ -15,13 +15,11 @@ import contextlib
 import errno
 import fcntl
 import functools
-import hashlib
 import json
 import os
 import secrets
 import shutil
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -31,11 +29,12 @@ from runrecord._layout import (
     DONE,
     EVIDENCE,
     HEADER_NAME,
-    KEYED,
     LATEST,
     RECORD_SUFFIX,
     STAGING,
     LatestPointer,
+    fragment_name,
+    is_fragment_name,
     parse_pointer,
 )
 from runrecord.errors import RecordExistsError, ResourceError, RunRecordError
@@ -187,11 +186,7 @@ class Store:
         callbacks that fire twice for one event record it once, without a race.
         """
         directory = self.staging_dir(run_id)
-        if key is None:
-            name = f"{time.time_ns():020d}-{kind}-{os.getpid()}-{secrets.token_hex(4)}.json"
-            path = directory / name
-        else:
-            path = self.fragment_path(run_id, kind, key)
+        path = directory / fragment_name(kind, key)
         with _resource("write fragment in", directory), contextlib.suppress(FileExistsError):
             # Not flushed to disk: a fragment must survive its process being killed, which
             # the page cache guarantees; fsync on every fragment would dominate the cost.
@@ -204,8 +199,7 @@ class Store:
 
     def fragment_path(self, run_id: str, kind: str, key: str) -> Path:
         """The path of the fragment written with ``key``."""
-        digest = hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
-        return self.staging_dir(run_id) / f"{KEYED}{kind}-{digest}.json"
+        return self.staging_dir(run_id) / fragment_name(kind, key)
 
     def fragment_exists(self, run_id: str, kind: str, key: str) -> bool:
         """Whether a fragment was written with ``key``."""
@@ -215,11 +209,7 @@ class Store:
         """Every fragment of an open run, in write order (temporary files excluded)."""
         directory = self.staging_dir(run_id)
         names = sorted(e.name for e in scan(directory))
-        return [
-            directory / n
-            for n in names
-            if (n[:1].isdigit() or n.startswith(KEYED)) and n.endswith(".json")
-        ]
+        return [directory / n for n in names if is_fragment_name(n)]
 
     def staged_run_ids(self) -> list[str]:
         """Run ids with a staging directory (open, crashed, or finalized but not cleaned)."""
@@ -353,9 +343,17 @@ StorePath = Path | ObjectPath
 def open_store(location: str | os.PathLike[str] | ObjectPath) -> AnyStore:
     """Open the store at a directory or an object storage URL.
 
+    Raises:
+        ConfigError: A URL whose backend is not installed (``pip install 'runrecord[s3]'``).
+
     Examples:
-        >>> open_store("/srv/records"), open_store("memory://records")
-        (Store('/srv/records'), ObjectStore('memory://records'))
+        >>> open_store("/srv/records")
+        Store('/srv/records')
+
+        A URL (with the ``s3`` extra installed) opens an
+        :class:`~runrecord.objectstore.ObjectStore`::
+
+            open_store("s3://acme-audit/run_records")
     """
     if isinstance(location, ObjectPath):
         return ObjectStore(location)
