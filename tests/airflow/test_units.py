@@ -6,6 +6,7 @@ import pytest
 
 import runrecord
 import runrecord_airflow
+from runrecord_airflow._facts import TALLY_KEY, local_tally, tally_of, try_started
 from runrecord_airflow.listener import listener_enabled
 
 
@@ -66,3 +67,28 @@ def test_run_ids_are_filename_safe_and_deterministic() -> None:
     assert ":" not in first
     assert "+" not in first
     assert first != runrecord.run_id_for("sales_daily", "scheduled__2026-11-26T06-00-00-00-00")
+
+
+class _TryOfAnotherProcess:
+    """A task instance as a failure callback sees it after the task's process was lost."""
+
+    dag_id, run_id, task_id, map_index, try_number = "sales", "manual__1", "load", -1, 1
+    pulls = 0
+
+    def xcom_pull(self, task_ids: str, key: str, **kwargs: object) -> object:
+        self.pulls += 1
+        return {"counters": {"records_seen": 3}, "skip_reasons": []} if key == TALLY_KEY else None
+
+
+def test_counts_are_read_from_memory_when_the_try_ran_here_else_from_xcom() -> None:
+    ti = _TryOfAnotherProcess()
+    assert tally_of(ti) == {"counters": {"records_seen": 3}, "skip_reasons": []}
+    assert ti.pulls == 1
+
+    try_started(ti)  # the try's body runs in this process: its counts are in memory
+    assert tally_of(ti) is None  # nothing counted, and XCom is not asked
+    local = local_tally(ti)
+    assert local is not None
+    local.update({"counters": {"records_seen": 1}, "skip_reasons": []})
+    assert tally_of(ti) == {"counters": {"records_seen": 1}, "skip_reasons": []}
+    assert ti.pulls == 1

@@ -145,8 +145,40 @@ def fact_of(ti: Any, task: object, registry: Registry) -> TaskFact:
     )
 
 
+_TRIES_HERE: dict[tuple[object, ...], dict[str, Any]] = {}
+"""The tally of every task try whose body runs in this process, by try."""
+
+
+def _try_key(ti: Any) -> tuple[object, ...]:
+    return (
+        ti.dag_id,
+        ti.run_id,
+        ti.task_id,
+        getattr(ti, "map_index", -1),
+        getattr(ti, "try_number", None),
+    )
+
+
+def try_started(ti: Any) -> None:
+    """Note that the body of ``ti``'s try runs in this process (nothing counted yet)."""
+    _TRIES_HERE[_try_key(ti)] = {}
+
+
+def local_tally(ti: Any) -> dict[str, Any] | None:
+    """The tally of a try whose body runs in this process, or None for a try of elsewhere."""
+    return _TRIES_HERE.get(_try_key(ti))
+
+
 def tally_of(ti: Any) -> Mapping[str, Any] | None:
-    """Counters and skip reasons the task reported through XCom, if any could be read."""
+    """Counters and skip reasons the task reported, if any could be read.
+
+    From process memory when the try's body ran here (the usual case: Airflow runs a task's
+    callbacks and listener hooks in its process), else through XCom (a failure callback run
+    elsewhere after the task's process was lost).
+    """
+    local = local_tally(ti)
+    if local is not None:
+        return local or None
     if not hasattr(ti, "xcom_pull"):  # an ORM task instance (scheduler): no counts there
         return None
     try:

@@ -2,14 +2,16 @@
 
 Task callbacks run in the task's process (or, for a task whose process died, in a child of
 the dag-processor); DAG callbacks run in a child of the dag-processor. Every piece of state
-goes through the run record store, so it does not matter which process runs what.
+goes through the run record store (a task's counts through XCom too, and its own process's
+memory), so it does not matter which process runs what.
 
 Examples:
     >>> from runrecord_airflow import callbacks
     >>> sorted(callbacks(default_args={"retries": 1}))
     ['default_args', 'on_failure_callback', 'on_success_callback']
-    >>> sorted(callbacks()["default_args"])
-    ['on_failure_callback', 'on_skipped_callback', 'on_success_callback']
+    >>> sorted(callbacks()["default_args"])  # doctest: +NORMALIZE_WHITESPACE
+    ['on_execute_callback', 'on_failure_callback', 'on_skipped_callback',
+     'on_success_callback']
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from runrecord_airflow._facts import (
     registry_of,
     stage_for,
     tally_of,
+    try_started,
 )
 from runrecord_airflow._finalize import finalize
 from runrecord_airflow._record import quietly, record_task
@@ -62,6 +65,10 @@ def _task_callback(outcome: str, registry: RegistryArg) -> Callback:
     return callback
 
 
+def _started(context: Context) -> None:
+    try_started(context["ti"])
+
+
 def _exception(context: Context) -> BaseException | None:
     exc = context.get("exception")
     return exc if isinstance(exc, BaseException) else None
@@ -78,10 +85,12 @@ def task_callbacks(*, registry: RegistryArg = None) -> dict[str, Callback]:
             a ``runrecord.toml`` found upward from the working directory.
 
     Returns:
-        ``on_success_callback``, ``on_failure_callback`` and ``on_skipped_callback``, for a
-        DAG's ``default_args`` or one operator.
+        ``on_execute_callback`` (it notes that the try runs in this process, so that its
+        counts are read from memory), ``on_success_callback``, ``on_failure_callback`` and
+        ``on_skipped_callback``, for a DAG's ``default_args`` or one operator.
     """
     return {
+        "on_execute_callback": _started,
         "on_success_callback": _task_callback("success", registry),
         "on_failure_callback": _task_callback("failed", registry),
         "on_skipped_callback": _task_callback("skipped", registry),

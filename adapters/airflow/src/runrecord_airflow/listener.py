@@ -33,6 +33,7 @@ from runrecord_airflow._facts import (
     ident_of,
     registry_of,
     tally_of,
+    try_started,
 )
 from runrecord_airflow._finalize import finalize
 from runrecord_airflow._record import SWITCH, listener_enabled, quietly, record_task
@@ -95,6 +96,12 @@ def _on_dag_run(dag_run: Any, failed: bool, msg: str | None) -> None:
 
 class RunRecordListener:
     """Airflow listener hooks; one instance is registered by :class:`RunRecordPlugin`."""
+
+    @hookimpl
+    def on_task_instance_running(self, previous_state: Any, task_instance: Any) -> None:
+        """Note that the try runs in this process (task process), for its counts."""
+        if listener_enabled():
+            try_started(task_instance)
 
     @hookimpl
     def on_task_instance_success(self, previous_state: Any, task_instance: Any) -> None:

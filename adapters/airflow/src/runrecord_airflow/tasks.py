@@ -1,8 +1,9 @@
 """Counters for the body of a recorded task: :func:`count` and :func:`skip`.
 
-Counts travel to the task's callbacks through XCom, so they reach whichever process writes
-the stage when the try ends. In a task that nothing records (no runrecord callbacks,
-listener off) they are checked and dropped.
+Counts are kept in the task's process, where its callbacks read them, and travel through
+XCom too, so that they reach whichever process writes the stage when the try ends. In a
+task that nothing records (no runrecord callbacks, listener off) they are checked and
+dropped.
 
 Examples:
     Inside a task of a recorded DAG::
@@ -20,7 +21,7 @@ from __future__ import annotations
 import runrecord
 from runrecord import ReasonCode, SkipUnit
 from runrecord_airflow._current import RegistryArg, current_task
-from runrecord_airflow._facts import TALLY_KEY
+from runrecord_airflow._facts import TALLY_KEY, local_tally
 
 __all__ = ["count", "skip"]
 
@@ -46,12 +47,19 @@ def count(
     task = current_task(registry)
     if task.run_id is None:
         return
-    tally = task.ti.xcom_pull(task_ids=task.ti.task_id, key=TALLY_KEY) or {}
+    local = local_tally(task.ti)
+    if local is not None:
+        tally = local
+    else:
+        tally = task.ti.xcom_pull(task_ids=task.ti.task_id, key=TALLY_KEY) or {}
     totals = dict(tally.get("counters", {}))
     for name, value in values.items():
         totals[name] = totals.get(name, 0) + value
     skips = [*tally.get("skip_reasons", []), *(r.model_dump(mode="json") for r in reasons)]
-    task.ti.xcom_push(TALLY_KEY, {"counters": totals, "skip_reasons": skips})
+    new = {"counters": totals, "skip_reasons": skips}
+    if local is not None:
+        local.update(new)
+    task.ti.xcom_push(TALLY_KEY, new)
 
 
 def skip(
