@@ -16,6 +16,7 @@ is redacted before it is written; every name is checked before a byte is written
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import os
 import secrets
@@ -176,7 +177,12 @@ def _check_stage(registry: Registry, stage: str) -> str:
 
 
 def _store(registry: Registry) -> AnyStore:
-    return open_store(registry.record_location)
+    return _open_store(registry.record_location)
+
+
+@functools.lru_cache(maxsize=64)  # every fragment asks; a store holds nothing but its place
+def _open_store(location: Path | ObjectPath) -> AnyStore:
+    return open_store(location)
 
 
 def _writable(store: AnyStore, run_id: str) -> None:
