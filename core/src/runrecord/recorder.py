@@ -72,10 +72,10 @@ from runrecord.model import (
     SkipReason,
     WarningObject,
 )
-from runrecord.objectstore import ObjectPath, is_url, promote_to_object
+from runrecord.objectstore import ObjectPath, ObjectStore, is_url, promote_to_object
 from runrecord.redact import json_may_hold_secret, redact, redact_text
 from runrecord.registry import Registry, load_registry
-from runrecord.store import AnyStore, StorePath, open_store
+from runrecord.store import AnyStore, Store, StorePath
 from runrecord.taxonomy import (
     RUN_STAGE,
     ErrorType,
@@ -177,12 +177,15 @@ def _check_stage(registry: Registry, stage: str) -> str:
 
 
 def _store(registry: Registry) -> AnyStore:
-    return _open_store(registry.record_location)
+    location = registry.record_location
+    if isinstance(location, ObjectPath):
+        return ObjectStore(location)  # shares the location's connection
+    return _local_store(location)
 
 
 @functools.lru_cache(maxsize=64)  # every fragment asks; a store holds nothing but its place
-def _open_store(location: Path | ObjectPath) -> AnyStore:
-    return open_store(location)
+def _local_store(location: Path) -> Store:
+    return Store(location)
 
 
 def _writable(store: AnyStore, run_id: str) -> None:
