@@ -57,6 +57,7 @@ __all__ = [
     "CONDITIONAL_PUT",
     "ObjectPath",
     "ObjectStore",
+    "credentials_problem",
     "is_url",
     "promote_to_object",
     "redact_url",
@@ -94,19 +95,37 @@ def redact_url(url: str) -> str:
     return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
 
 
+def credentials_problem(url: str) -> str | None:
+    """What is wrong with the credentials a URL carries, or None (none, or an s3:// URL's).
+
+    Examples:
+        >>> credentials_problem("s3://KEY:SECRET@bucket/records") is None
+        True
+        >>> credentials_problem("gs://user:secret@bucket/records")[:45]
+        'credentials in the URL are only understood fo'
+    """
+    parts = urlsplit(url)
+    if "@" in parts.netloc and parts.scheme.lower() not in {"s3", "s3a"}:
+        return (
+            "credentials in the URL are only understood for s3://; leave them to the "
+            "backend's provider chain"
+        )
+    return None
+
+
 def _credentials(url: str) -> tuple[str, dict[str, str]]:
     """Split the credentials off a URL: (URL without them, storage options with them)."""
     parts = urlsplit(url)
     if "@" not in parts.netloc:
         return url, {}
-    userinfo, host = parts.netloc.rsplit("@", 1)
-    protocol = parts.scheme.lower()
-    if protocol not in {"s3", "s3a"}:
+    problem = credentials_problem(url)
+    if problem is not None:
         raise ConfigError(
-            f"credentials in a {protocol}:// URL are not understood: {redact_url(url)}",
+            f"{redact_url(url)}: {problem}",
             hint="remove them from the URL; the backend reads credentials from its standard "
             "provider chain (environment, config files, instance role)",
         )
+    userinfo, host = parts.netloc.rsplit("@", 1)
     key, _, secret = userinfo.partition(":")
     return parts._replace(netloc=host).geturl(), {"key": unquote(key), "secret": unquote(secret)}
 

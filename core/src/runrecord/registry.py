@@ -37,7 +37,7 @@ from pydantic import (
 
 from runrecord.errors import ConfigError
 from runrecord.ids import NAME_PATTERN
-from runrecord.objectstore import ObjectPath, is_url, redact_url
+from runrecord.objectstore import ObjectPath, credentials_problem, is_url, redact_url
 
 __all__ = ["REGISTRY_ENV_VAR", "Registry", "find_registry_file", "load_registry"]
 
@@ -116,11 +116,9 @@ class Registry(BaseModel):
     def _dir_or_url(cls, value: str) -> str:
         if value.startswith("file://"):
             raise ValueError("write a local directory as a path, without file://")
-        if is_url(value) and "@" in value.split("/", 3)[2] and not value.startswith("s3"):
-            raise ValueError(
-                "credentials in the URL are only understood for s3://; leave them to the "
-                "backend's provider chain"
-            )
+        problem = credentials_problem(value) if is_url(value) else None
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
     @field_serializer("run_record_dir")
