@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import inspect
 import json
 import os
 import signal
@@ -380,6 +382,43 @@ def test_staged_stages_lists_what_an_open_run_recorded(registry: Registry) -> No
     assert staged[1].counters.errors_count == 1
     runrecord.finalize_run(run_id, registry=registry)
     assert runrecord.staged_stages(run_id, registry=registry) == []
+
+
+def test_finalizing_pauses_cyclic_garbage_collection_and_restores_it(registry: Registry) -> None:
+    run_id = runrecord.open_run("acme.daily", registry=registry, command="x", detached=True)
+    for i in range(300):  # enough objects to trigger collections, were the collector on
+        runrecord.write_stage(
+            run_id, "extract", registry=registry, node=runrecord.NodeRef(id=f"t{i}", attempt=1)
+        )
+    finalizing = {
+        inspect.unwrap(f).__code__ for f in (runrecord.finalize_run, runrecord.staged_stages)
+    }
+    collections: list[str] = []  # those that started inside the finalizer's calls
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        frame = sys._getframe(1) if phase == "start" else None
+        while frame is not None:
+            if frame.f_code in finalizing:
+                collections.append(frame.f_code.co_name)
+            frame = frame.f_back
+
+    gc.callbacks.append(seen)
+    try:
+        assert len(runrecord.staged_stages(run_id, registry=registry)) == 300
+        runrecord.finalize_run(run_id, registry=registry)
+    finally:
+        gc.callbacks.remove(seen)
+    assert collections == []
+    assert gc.isenabled()
+    with pytest.raises(runrecord.RunNotFoundError):  # restored when finalizing fails, too
+        runrecord.finalize_run("acme.never-opened", registry=registry)
+    assert gc.isenabled()
+    gc.disable()  # and a caller's choice to keep it off is kept
+    try:
+        runrecord.finalize_run(run_id, registry=registry, exist_ok=True)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 @pytest.mark.parametrize("path", ["", "a\x00b", "out\nput.csv", "x" * 5000, "tab\there"])

@@ -8,11 +8,14 @@ assembled attempt is kept as an evidence file — a record is always written.
 
 from __future__ import annotations
 
+import functools
+import gc
 import json
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, ParamSpec, TypeVar
 
 from pydantic import JsonValue, ValidationError
 
@@ -59,6 +62,42 @@ from runrecord.validate import Problem, read_record, validate_record
 
 __all__ = ["FinalizeResult", "finalize_run", "staged_stages"]
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_gc_lock = threading.Lock()
+_gc_pausers = 0
+_gc_was_enabled = False
+
+
+def _without_gc(function: Callable[P, R]) -> Callable[P, R]:
+    """Pause cyclic garbage collection while ``function`` turns fragments into a record.
+
+    Reading and assembling make tens of objects per fragment, all alive until the record
+    is promoted and none in a reference cycle: the collector would walk them again and
+    again, which made finalizing 10,000 fragments take half as long again as it needs to,
+    and grow faster than the count. Reference counting still frees everything. Collection
+    resumes (if it was on) when the last thread finalizing in this process is done.
+    """
+
+    @functools.wraps(function)
+    def paused(*args: P.args, **kwargs: P.kwargs) -> R:
+        global _gc_pausers, _gc_was_enabled  # noqa: PLW0603 - one process-wide switch
+        with _gc_lock:
+            if _gc_pausers == 0:
+                _gc_was_enabled = gc.isenabled()
+                gc.disable()
+            _gc_pausers += 1
+        try:
+            return function(*args, **kwargs)
+        finally:
+            with _gc_lock:
+                _gc_pausers -= 1
+                if _gc_pausers == 0 and _gc_was_enabled:
+                    gc.enable()
+
+    return paused
+
 
 @dataclass(frozen=True, slots=True)
 class FinalizeResult:
@@ -99,6 +138,7 @@ def _read_fragments(store: AnyStore, run_id: str) -> tuple[list[Fragment], list[
     return fragments, errors
 
 
+@_without_gc
 def staged_stages(run_id: str, *, registry: RegistryArg = None) -> list[StageRecord]:
     """The stage attempts an open run has recorded so far, in the order they were written.
 
@@ -413,6 +453,7 @@ def _invalid_fallback(
     )
 
 
+@_without_gc
 def finalize_run(
     run_id: str,
     *,
