@@ -12,8 +12,8 @@ console logger at ``WARNING`` (Dagster's instance still stores every event):
   manager (``dg.FilesystemIOManager``, a pickle file per asset) pointed into the work
   directory.
 * **with adapter** — what the README's Dagster section has a user adopt, for in-process
-  runs: ``with_runrecord_hooks`` on all 50 assets (the success and failure hooks; the
-  success hook writes one stage fragment per step), a ``RunRecordResource`` under
+  runs: ``with_runrecord_hooks`` on all 50 assets (the step hook, which writes one stage
+  fragment per step), a ``RunRecordResource`` under
   ``runrecord`` with a file registry, ``RunRecordIOManager`` in place of the default IO
   manager (each output staged, hashed, given a manifest, promoted and recorded; each input
   checked against its manifest and recorded), ``stage_report(context).count(...)`` in every

@@ -159,3 +159,32 @@ def test_with_runrecord_hooks_refuses_an_asset_job_with_a_hint() -> None:
         with_runrecord_hooks([job])
 
     assert "hooks=runrecord_hooks()" in caught.value.remediation_hint
+
+
+def test_a_retried_step_records_its_last_attempt_with_that_attempts_start(
+    run_assets: RunAssets, registry: runrecord.Registry, instance: dg.DagsterInstance
+) -> None:
+    tries: list[int] = []
+
+    @dg.asset(retry_policy=dg.RetryPolicy(max_retries=1), op_tags={"runrecord/stage": "extract"})
+    def flaky() -> int:
+        tries.append(1)
+        if len(tries) == 1:
+            raise RuntimeError("first try fails")
+        return 1
+
+    result, record = run_assets([flaky])
+
+    assert result.success
+    assert len(tries) == 2
+    assert runrecord.validate_record(record, registry=registry).valid
+    restarted = [
+        e.timestamp
+        for e in instance.all_logs(result.run_id)
+        if e.dagster_event is not None and e.dagster_event.event_type_value == "STEP_RESTARTED"
+    ]
+    assert len(restarted) == 1
+    last = [s for s in record.stages if s.node is not None and s.node.attempt == 2]
+    assert [(s.stage, s.status) for s in last] == [("extract", "success")]
+    assert last[0].started_at is not None
+    assert last[0].started_at.timestamp() == pytest.approx(restarted[0], abs=1e-3)

@@ -1,13 +1,13 @@
-"""Success and failure hooks: one stage fragment per op or asset step.
+"""The step hook: one stage fragment per op or asset step that succeeds or fails.
 
-The hooks run in the step's own process right after it (under the multiprocess executor,
+The hook runs in the step's own process right after it (under the multiprocess executor,
 each step is its own process). A step whose process is killed runs no hook: the run status
 sensor (:mod:`.sensors`) writes its stage from Dagster's events instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -18,7 +18,7 @@ from dagster import HookContext
 
 import runrecord
 from runrecord_dagster.report import _pop_report
-from runrecord_dagster.resources import RESOURCE_KEY, RunRecordResource
+from runrecord_dagster.resources import RESOURCE_KEY, RunRecordResource, step_start
 
 __all__ = ["runrecord_hooks", "with_runrecord_hooks"]
 
@@ -41,9 +41,7 @@ def _record_step(context: HookContext, failed: bool) -> None:
         return
     stage = resource.stage_name(context.step_key, context.op.tags, registry.stages)
     run_id = resource.open(run, registry)
-    stats = context.instance.get_run_step_stats(context.run_id, step_keys=[context.step_key])
-    attempt = stats[0].attempts if stats else 1
-    started = stats[0].start_time if stats and stats[0].start_time else None
+    attempt, started = _attempt_and_start(context, step)
     report.write(
         run_id,
         stage=stage,
@@ -57,23 +55,47 @@ def _record_step(context: HookContext, failed: bool) -> None:
     )
 
 
-@dg.success_hook(name="runrecord_stage_success", required_resource_keys={RESOURCE_KEY})
-def _success(context: HookContext) -> None:
-    _record_step(context, failed=False)
+def _attempt_and_start(context: HookContext, step: object) -> tuple[int, float | None]:
+    """The step's attempt number, and when that attempt started (epoch seconds).
+
+    From this process's memory when it saw the attempt start (the resource watches the
+    run's events); from the event log otherwise.
+    """
+    started = step_start(context.run_id, context.step_key)
+    previous = getattr(step, "previous_attempt_count", None)
+    if started is not None and isinstance(previous, int):
+        return previous + 1, started
+    stats = context.instance.get_run_step_stats(context.run_id, step_keys=[context.step_key])
+    if not stats:
+        return 1, None
+    return stats[0].attempts or 1, stats[0].start_time
 
 
-@dg.failure_hook(name="runrecord_stage_failure", required_resource_keys={RESOURCE_KEY})
-def _failure(context: HookContext) -> None:
-    _record_step(context, failed=True)
+def _on_step_end(context: HookContext, events: Sequence[dg.DagsterEvent]) -> dg.HookExecutionResult:
+    """The hook's body: write the stage of a step that succeeded or failed."""
+    for event in events:
+        if event.is_step_success or event.is_step_failure:
+            _record_step(context, failed=event.is_step_failure)
+            return dg.HookExecutionResult(hook_name=HOOK_NAME, is_skipped=False)
+    return dg.HookExecutionResult(hook_name=HOOK_NAME, is_skipped=True)
+
+
+HOOK_NAME = "runrecord_stage"
+# One hook for success and failure, not a success hook and a failure hook: Dagster stores an
+# event for every hook of every step (completed or skipped) and builds its resources for
+# each, so a second hook would cost each step one more write to the event log.
+_HOOK = dg.HookDefinition(
+    name=HOOK_NAME, hook_fn=_on_step_end, required_resource_keys={RESOURCE_KEY}
+)
 
 
 def runrecord_hooks() -> set[dg.HookDefinition]:
-    """The success and failure hooks that write one stage fragment per op or asset step.
+    """The hook that writes one stage fragment per op or asset step, when it succeeds or fails.
 
     They need a :class:`~runrecord_dagster.RunRecordResource` under the ``runrecord`` key.
 
     Returns:
-        The two hooks, for ``define_asset_job(hooks=...)``, ``@job(hooks=...)``,
+        The hook (in a set), for ``define_asset_job(hooks=...)``, ``@job(hooks=...)``,
         ``@asset(hooks=...)`` or ``.with_hooks(...)``.
 
     Examples:
@@ -83,9 +105,9 @@ def runrecord_hooks() -> set[dg.HookDefinition]:
         ...     return [1, 2, 3]
         >>> job = dg.define_asset_job("orders_job", selection=[orders], hooks=runrecord_hooks())
         >>> sorted(h.name for h in runrecord_hooks())
-        ['runrecord_stage_failure', 'runrecord_stage_success']
+        ['runrecord_stage']
     """
-    return {_success, _failure}
+    return {_HOOK}
 
 
 def with_runrecord_hooks(definitions: Iterable[T]) -> list[T]:
@@ -110,7 +132,7 @@ def with_runrecord_hooks(definitions: Iterable[T]) -> list[T]:
         ...     return [1, 2, 3]
         >>> [hooked] = with_runrecord_hooks([orders])
         >>> sorted(h.name for h in hooked.hook_defs)
-        ['runrecord_stage_failure', 'runrecord_stage_success']
+        ['runrecord_stage']
     """
     out: list[T] = []
     for item in definitions:

@@ -1,7 +1,7 @@
 """Counters, skips, warnings and evidence reported from inside an op or asset.
 
-The stage fragment itself is written by the success or failure hook (:mod:`.hooks`), which
-runs in the same process right after the step; the report waits for it in this process.
+The stage fragment itself is written by the step hook (:mod:`.hooks`), which runs in the
+same process right after the step; the report waits for it in this process.
 """
 
 from __future__ import annotations

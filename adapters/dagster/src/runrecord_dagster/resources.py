@@ -22,7 +22,7 @@ except ImportError as exc:  # pragma: no cover - dagster is a dependency of the 
 import runrecord
 
 if TYPE_CHECKING:
-    from dagster import DagsterRun
+    from dagster import DagsterRun, EventLogEntry
 
 __all__ = ["ENTRYPOINT_TAG", "RESOURCE_KEY", "STAGE_TAG", "RunRecordResource"]
 
@@ -64,6 +64,20 @@ class RunRecordResource(dg.ConfigurableResource):  # type: ignore[type-arg,unuse
     entrypoints: dict[str, str] = {}  # noqa: RUF012 - pydantic copies defaults
     stages: dict[str, str] = {}  # noqa: RUF012
     webserver_url: str | None = None
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Watch the run's events in this process for the start of each step attempt.
+
+        The hooks then take a step's start from memory instead of querying the event log
+        once per step; where this process did not see the start, they still query.
+        """
+        instance, run = context.instance, context.run
+        if instance is None or run is None or (id(instance), run.run_id) in _WATCHED:
+            return
+        if len(_WATCHED) >= 1024:
+            _WATCHED.clear()
+        _WATCHED.add((id(instance), run.run_id))
+        instance.add_event_listener(run.run_id, _note_step_start)
 
     def registry(self) -> runrecord.Registry:
         """Load the project registry.
@@ -148,3 +162,24 @@ class RunRecordResource(dg.ConfigurableResource):  # type: ignore[type-arg,unuse
 # Runs this process has opened (record directory, run id): opening again would only find
 # the header there.
 _OPENED: set[tuple[str, str]] = set()
+
+# When the current attempt of each step of a run started, as this process saw Dagster
+# store it: (run id, step key) -> timestamp. Taken by the hook that writes the stage.
+_STEP_STARTS: dict[tuple[str, str], float] = {}
+# The (instance, run) pairs whose events this process watches.
+_WATCHED: set[tuple[int, str]] = set()
+_ATTEMPT_STARTS = {"STEP_START", "STEP_RESTARTED"}
+
+
+def _note_step_start(entry: EventLogEntry) -> None:
+    event = entry.dagster_event
+    if event is None or event.step_key is None or event.event_type_value not in _ATTEMPT_STARTS:
+        return
+    if len(_STEP_STARTS) >= 4096:  # steps whose hook never ran
+        _STEP_STARTS.clear()
+    _STEP_STARTS[(entry.run_id, event.step_key)] = entry.timestamp
+
+
+def step_start(run_id: str, step_key: str) -> float | None:
+    """When the current attempt of a step started, if this process saw it; forgotten after."""
+    return _STEP_STARTS.pop((run_id, step_key), None)
