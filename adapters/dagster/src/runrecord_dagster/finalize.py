@@ -131,7 +131,10 @@ def finalize_dagster_run(
     if not runrecord.open_store(registry.record_location).has_record(run_id):
         res.open(found, registry)
         _fill_in(instance, found, res, registry, run_id)
-    failures = instance.all_logs(dagster_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+    succeeded = found.status is dg.DagsterRunStatus.SUCCESS
+    failures = (
+        [] if succeeded else instance.all_logs(dagster_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+    )
     why = failures[-1].message if failures else f"the Dagster run ended {found.status.value}"
     stats = instance.get_run_record_by_id(dagster_id)
     return runrecord.finalize_run(
@@ -140,7 +143,7 @@ def finalize_dagster_run(
         completed_at=_when(stats.end_time if stats else None),
         # Dagster saw a failure: when the facts hold no error (it failed outside any
         # step), Dagster's reason becomes one.
-        status=None if found.status is dg.DagsterRunStatus.SUCCESS else "error",
+        status=None if succeeded else "error",
         reason=why,
         exist_ok=True,
     )
@@ -157,16 +160,23 @@ def _fill_in(
     done = {s.node.id for s in runrecord.staged_stages(run_id, registry=registry) if s.node}
     plan = instance.get_execution_plan_snapshot(str(run.execution_plan_snapshot_id))
     tags = {s.key.split("[")[0]: dict(s.tags or {}) for s in plan.steps}
-    stats = {s.step_key: s for s in instance.get_run_step_stats(run.run_id)}
     planned = list(plan.step_keys_to_execute or [s.key for s in plan.steps])
+    if done.issuperset(planned) and not any("[?]" in k for k in planned):
+        stats = {}  # every step has its stage, and none was mapped at run time
+    else:
+        stats = {s.step_key: s for s in instance.get_run_step_stats(run.run_id)}
     # Dynamic steps are planned as "op[?]" and run as "op[key]": only those that ran count.
     keys = [k for k in planned if "[?]" not in k] + [k for k in stats if k not in planned]
+    missing = [k for k in keys if k not in done]
+    logged = (
+        instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE) if missing else []
+    )
     failures = {
         e.step_key: e.dagster_event.step_failure_data.error
-        for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+        for e in logged
         if e.dagster_event is not None and e.step_key
     }
-    for key in (k for k in keys if k not in done):
+    for key in missing:
         try:
             stage = res.stage_name(key, tags.get(key.split("[")[0], {}), registry.stages)
         except runrecord.ConfigError as exc:
