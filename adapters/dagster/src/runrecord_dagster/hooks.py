@@ -71,28 +71,30 @@ def _attempt_and_start(context: HookContext, step: object) -> tuple[int, float |
     return stats[0].attempts or 1, stats[0].start_time
 
 
+_HOOK_NAME = "runrecord_stage"
+
+
 def _on_step_end(context: HookContext, events: Sequence[dg.DagsterEvent]) -> dg.HookExecutionResult:
     """The hook's body: write the stage of a step that succeeded or failed."""
     for event in events:
         if event.is_step_success or event.is_step_failure:
             _record_step(context, failed=event.is_step_failure)
-            return dg.HookExecutionResult(hook_name=HOOK_NAME, is_skipped=False)
-    return dg.HookExecutionResult(hook_name=HOOK_NAME, is_skipped=True)
+            return dg.HookExecutionResult(hook_name=_HOOK_NAME, is_skipped=False)
+    return dg.HookExecutionResult(hook_name=_HOOK_NAME, is_skipped=True)
 
 
-HOOK_NAME = "runrecord_stage"
 # One hook for success and failure, not a success hook and a failure hook: Dagster stores an
 # event for every hook of every step (completed or skipped) and builds its resources for
 # each, so a second hook would cost each step one more write to the event log.
 _HOOK = dg.HookDefinition(
-    name=HOOK_NAME, hook_fn=_on_step_end, required_resource_keys={RESOURCE_KEY}
+    name=_HOOK_NAME, hook_fn=_on_step_end, required_resource_keys={RESOURCE_KEY}
 )
 
 
 def runrecord_hooks() -> set[dg.HookDefinition]:
     """The hook that writes one stage fragment per op or asset step, when it succeeds or fails.
 
-    They need a :class:`~runrecord_dagster.RunRecordResource` under the ``runrecord`` key.
+    It needs a :class:`~runrecord_dagster.RunRecordResource` under the ``runrecord`` key.
 
     Returns:
         The hook (in a set), for ``define_asset_job(hooks=...)``, ``@job(hooks=...)``,
