@@ -108,8 +108,10 @@ def test_eight_processes_a_hundred_runs_each_lose_and_duplicate_nothing(
     )
 
 
-def _pipeline(registry: runrecord.Registry, run_id: str) -> None:
+def _pipeline(registry: runrecord.Registry, run_id: str, opened: Path | None = None) -> None:
     with runrecord.run("kill.job", registry=registry, run_id=run_id, command="t") as run:
+        if opened is not None:
+            opened.touch()  # the run's header is stored
         for name in ("extract", "transform", "load"):
             with run.stage(name) as stage:
                 stage.count(records_seen=10, records_processed=9)
@@ -132,7 +134,16 @@ def test_kill_at_any_point_then_recover_leaves_one_record_per_run(
     before: dict[str, str] = {}
     for i in range(trials):
         run_id = f"kill.job-trial-{i:03d}"
-        code = kill_after(in_child(_pipeline, registry, run_id), rng.uniform(0, span))
+        # Half the kills count from the fork, anywhere in the run (or before it opens); half
+        # from the moment the run is opened, so that some land mid-run however long a
+        # child takes to start (making an S3 client takes a varying part of a second).
+        opened = tmp_path / f"{run_id}.opened" if i % 2 else None
+        pid = in_child(_pipeline, registry, run_id, opened)
+        if opened is not None:
+            deadline = time.monotonic() + 30
+            while not opened.exists() and time.monotonic() < deadline:
+                time.sleep(0.001)
+        code = kill_after(pid, rng.uniform(0, span))
         assert code in (0, -9), code
         if store.has_record(run_id):
             before[run_id] = "promoted"
