@@ -184,12 +184,20 @@ DAGSTER_OLDEST = "1.11.0"  # keep in step with adapters/dagster/pyproject.toml (
 @nox.session
 @nox.parametrize("version", ["latest", DAGSTER_OLDEST])
 def dagster(session: nox.Session, version: str) -> None:
-    """Dagster adapter against real Dagster (in process, multiprocess executor, `dagster dev`),
-    its docstring examples, mypy and the example; the latest and the oldest supported Dagster."""
+    """Dagster adapter against real Dagster (in process, multiprocess executor, `dagster dev`,
+    records on a loopback S3 server), its docstring examples, mypy and the example; the latest
+    and the oldest supported Dagster."""
     # Step processes and servers are fresh interpreters: installed bytecode saves seconds each.
     session.env["UV_COMPILE_BYTECODE"] = "1"
     pins = [] if version == "latest" else [f"dagster=={version}", f"dagster-webserver=={version}"]
-    session.install("./core", "./adapters/dagster", "dagster-webserver", *pins, *_group("test"))
+    session.install(
+        "./core[s3]",
+        "./adapters/dagster",
+        "dagster-webserver",
+        "moto[server]",
+        *pins,
+        *_group("test"),
+    )
     session.run("pytest", "tests/dagster", *session.posargs)
     session.run("pytest", "--doctest-modules", "--pyargs", "runrecord_dagster", "-q")
     if version != "latest":

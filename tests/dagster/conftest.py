@@ -70,6 +70,18 @@ def instance() -> Iterator[dg.DagsterInstance]:
 
 
 @pytest.fixture
+def mp_instance(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dg.DagsterInstance]:
+    """A persistent temporary instance, for runs on the multiprocess executor
+    (:func:`dagster_pipelines.execute_etl`), and the test home for its step processes."""
+    monkeypatch.setenv("RR_TEST_HOME", str(home))
+    (tmp_path / "dagster_home").mkdir()
+    with dg.DagsterInstance.local_temp(str(tmp_path / "dagster_home")) as instance:
+        yield instance
+
+
+@pytest.fixture
 def run_assets(home: Path, instance: dg.DagsterInstance) -> RunAssets:
     """Materialize assets in process (hooks attached), then finalize the run's record."""
 

@@ -133,6 +133,23 @@ def etl_job() -> dg.JobDefinition:
     return definitions(Path(os.environ["RR_TEST_HOME"])).resolve_job_def("etl")
 
 
+def execute_etl(instance: dg.DagsterInstance, **transform: bool) -> dg.JobExecutionResult:
+    """Run ``etl_job`` on the multiprocess executor: every step is its own process.
+
+    Args:
+        instance: A persistent instance (the ``mp_instance`` fixture), whose test home is
+            ``$RR_TEST_HOME``.
+        transform: ``transform``'s config (``fail=True``, ``crash=True``).
+    """
+    config = {"ops": {"transform": {"config": transform}}} if transform else None
+    # Step processes import this module by name, from its folder.
+    job = dg.build_reconstructable_job(
+        "dagster_pipelines", "etl_job", reconstructor_working_directory=str(Path(__file__).parent)
+    )
+    with dg.execute_job(job, instance=instance, run_config=config) as result:
+        return result
+
+
 DAYS = dg.StaticPartitionsDefinition(["2026-11-25", "2026-11-26"])
 
 

@@ -4,44 +4,19 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 import dagster_pipelines
-import pytest
 
 import runrecord
 from runrecord_dagster import finalize_dagster_run
 
 
-@pytest.fixture
-def mp_instance(
-    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[dg.DagsterInstance]:
-    """A persistent temporary instance, and the test home for the step processes."""
-    monkeypatch.setenv("RR_TEST_HOME", str(home))
-    (tmp_path / "dagster_home").mkdir()
-    with dg.DagsterInstance.local_temp(str(tmp_path / "dagster_home")) as instance:
-        yield instance
-
-
-def _run(instance: dg.DagsterInstance, **transform: bool) -> dg.JobExecutionResult:
-    config = {"ops": {"transform": {"config": transform}}} if transform else None
-    # Step processes import dagster_pipelines by module name, from its folder.
-    job = dg.build_reconstructable_job(
-        "dagster_pipelines",
-        "etl_job",
-        reconstructor_working_directory=str(Path(dagster_pipelines.__file__).parent),
-    )
-    with dg.execute_job(job, instance=instance, run_config=config) as result:
-        return result
-
-
 def test_stages_are_written_from_the_step_subprocesses(
     mp_instance: dg.DagsterInstance, home: Path, registry: runrecord.Registry
 ) -> None:
-    result = _run(mp_instance)
+    result = dagster_pipelines.execute_etl(mp_instance)
     assert result.success
 
     # Before finalization: the stage fragments, and which processes wrote them.
@@ -74,7 +49,7 @@ def test_stages_are_written_from_the_step_subprocesses(
 def test_a_killed_step_is_recorded_as_crashed_from_dagsters_events(
     mp_instance: dg.DagsterInstance, home: Path, registry: runrecord.Registry
 ) -> None:
-    result = _run(mp_instance, crash=True)
+    result = dagster_pipelines.execute_etl(mp_instance, crash=True)
     assert not result.success
 
     rr = dagster_pipelines.resources(home)["runrecord"]

@@ -7,13 +7,12 @@ under test, and the processes it starts, the standard way: ``AWS_*`` environment
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from s3server import BUCKET, CREDENTIALS, s3_server
+from s3server import BUCKET, s3_environment
 from torture_support import registry_file
 
 import runrecord
@@ -24,15 +23,8 @@ STAGES = ["extract", "transform", "load"]
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """The loopback S3 server's endpoint, with the environment pointing at it."""
-    with s3_server(BUCKET) as endpoint:
-        saved = dict(os.environ)
-        os.environ.update(CREDENTIALS)
-        os.environ["AWS_ENDPOINT_URL_S3"] = endpoint
-        try:
-            yield endpoint
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
+    with s3_environment(BUCKET) as endpoint:
+        yield endpoint
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 ``python tests/support/s3server.py PORT`` serves until it is terminated, or until the
 process that started it is gone (so that a killed test session leaves no server behind).
 :func:`s3_server` starts one, creates a bucket, and stops the server at the end, whatever
-happens.
+happens; :func:`s3_environment` also points the ``AWS_*`` environment variables at it.
 
 Requests are handled one at a time: moto checks ``If-None-Match`` and then writes, in two
 steps, where AWS S3 does both atomically; serving one request at a time gives the loopback
@@ -97,6 +97,24 @@ def s3_server(bucket: str = BUCKET) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+@contextlib.contextmanager
+def s3_environment(bucket: str = BUCKET) -> Iterator[str]:
+    """:func:`s3_server`, with the ``AWS_*`` environment variables pointing at it meanwhile.
+
+    The code under test, and every process it starts, finds the server the standard way.
+    The environment is restored at the end.
+    """
+    with s3_server(bucket) as endpoint:
+        saved = dict(os.environ)
+        os.environ.update(CREDENTIALS)
+        os.environ["AWS_ENDPOINT_URL_S3"] = endpoint
+        try:
+            yield endpoint
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
 
 
 def _boto_credentials() -> dict[str, str]:
