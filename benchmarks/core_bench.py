@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -19,6 +20,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 
@@ -42,8 +44,13 @@ def _timed(action: Callable[[], object]) -> float:
 # --- P2 write path ---------------------------------------------------------------------
 
 
-def write_path(root: Path, stages: int) -> float:
-    """Seconds for open + ``stages`` stage fragments + finalize (validate, promote)."""
+def write_path(root: Path, stages: int) -> tuple[float, dict[str, float]]:
+    """Seconds for open + ``stages`` stage fragments + finalize (validate, promote).
+
+    Also returns the run's CPU seconds in user and kernel mode (this thread only: not the
+    background deletion of the staging files that finalizing starts). Kernel time is where
+    the file system shows: see the README on this machine's recently deleted inodes.
+    """
     registry = _registry(root)
 
     def run() -> None:
@@ -58,9 +65,17 @@ def write_path(root: Path, stages: int) -> float:
             )
         runrecord.finalize_run(run_id, registry=registry)
 
+    before = resource.getrusage(resource.RUSAGE_THREAD)
     seconds = _timed(run)
+    after = resource.getrusage(resource.RUSAGE_THREAD)
     runrecord.Store(root).sweep_retired()
-    return seconds
+    cpu = {
+        "stages": stages,
+        "seconds": seconds,
+        "user_seconds": after.ru_utime - before.ru_utime,
+        "system_seconds": after.ru_stime - before.ru_stime,
+    }
+    return seconds, cpu
 
 
 # --- P3 hashing ------------------------------------------------------------------------
@@ -145,17 +160,24 @@ def validation_seconds(paths: list[Path]) -> tuple[float, float]:
 # --- the figures -----------------------------------------------------------------------
 
 
-def figures(repeats: int, quick: bool) -> dict[str, list[float]]:
-    """Measure every core figure ``repeats`` times; return the samples by figure key."""
-    samples: dict[str, list[float]] = {}
+def figures(repeats: int, quick: bool) -> dict[str, Any]:
+    """Measure every core figure ``repeats`` times.
+
+    Returns:
+        The samples by figure key, and ``_details``: each P2 run's seconds and CPU split,
+        in the order they ran.
+    """
+    samples: dict[str, Any] = {}
     work = Path(tempfile.mkdtemp(prefix="runrecord-bench-"))
     try:
         n_small, n_large = (100, 1_000) if quick else (1_000, 10_000)
+        p2_runs = []
         for r in range(repeats):
-            small = write_path(work / f"p2-small-{r}", n_small)
-            large = write_path(work / f"p2-large-{r}", n_large)
+            small, small_cpu = write_path(work / f"p2-small-{r}", n_small)
+            large, large_cpu = write_path(work / f"p2-large-{r}", n_large)
             samples.setdefault("P2_write_1k_seconds", []).append(small)
             samples.setdefault("P2_write_10k_over_1k", []).append(large / small)
+            p2_runs += [small_cpu, large_cpu]
 
         big = make_file(work / "big.bin", (64 if quick else 1024) << 20)
         for _ in range(repeats):
@@ -179,6 +201,7 @@ def figures(repeats: int, quick: bool) -> dict[str, list[float]]:
         for _ in range(repeats):
             ours, theirs = validation_seconds(paths)
             samples.setdefault("P5_validate_vs_jsonschema", []).append(theirs / ours)
+        samples["_details"] = {"P2_runs_in_order": p2_runs}
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return samples
