@@ -44,12 +44,14 @@ def _timed(action: Callable[[], object]) -> float:
 # --- P2 write path ---------------------------------------------------------------------
 
 
-def write_path(root: Path, stages: int) -> tuple[float, dict[str, float]]:
-    """Seconds for open + ``stages`` stage fragments + finalize (validate, promote).
+def write_path(root: Path, stages: int) -> dict[str, float]:
+    """Time open + ``stages`` stage fragments + finalize (validate, promote).
 
-    Also returns the run's CPU seconds in user and kernel mode (this thread only: not the
-    background deletion of the staging files that finalizing starts). Kernel time is where
-    the file system shows: see the README on this machine's recently deleted inodes.
+    Returns:
+        ``stages``; ``seconds``; and the run's CPU seconds in user and kernel mode (this
+        thread only: not the background deletion of the staging files that finalizing
+        starts). Kernel time is where the file system shows: see the README on this
+        machine's recently deleted inodes.
     """
     registry = _registry(root)
 
@@ -69,13 +71,12 @@ def write_path(root: Path, stages: int) -> tuple[float, dict[str, float]]:
     seconds = _timed(run)
     after = resource.getrusage(resource.RUSAGE_THREAD)
     runrecord.Store(root).sweep_retired()
-    cpu = {
+    return {
         "stages": stages,
         "seconds": seconds,
         "user_seconds": after.ru_utime - before.ru_utime,
         "system_seconds": after.ru_stime - before.ru_stime,
     }
-    return seconds, cpu
 
 
 # --- P3 hashing ------------------------------------------------------------------------
@@ -173,11 +174,13 @@ def figures(repeats: int, quick: bool) -> dict[str, Any]:
         n_small, n_large = (100, 1_000) if quick else (1_000, 10_000)
         p2_runs = []
         for r in range(repeats):
-            small, small_cpu = write_path(work / f"p2-small-{r}", n_small)
-            large, large_cpu = write_path(work / f"p2-large-{r}", n_large)
-            samples.setdefault("P2_write_1k_seconds", []).append(small)
-            samples.setdefault("P2_write_10k_over_1k", []).append(large / small)
-            p2_runs += [small_cpu, large_cpu]
+            small = write_path(work / f"p2-small-{r}", n_small)
+            large = write_path(work / f"p2-large-{r}", n_large)
+            samples.setdefault("P2_write_1k_seconds", []).append(small["seconds"])
+            samples.setdefault("P2_write_10k_over_1k", []).append(
+                large["seconds"] / small["seconds"]
+            )
+            p2_runs += [small, large]
 
         big = make_file(work / "big.bin", (64 if quick else 1024) << 20)
         for _ in range(repeats):

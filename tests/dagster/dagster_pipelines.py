@@ -22,6 +22,7 @@ from runrecord_dagster import (
     STAGE_TAG,
     RunRecordIOManager,
     RunRecordResource,
+    finalize_dagster_run,
     stage_report,
     with_runrecord_hooks,
 )
@@ -148,6 +149,14 @@ def execute_etl(instance: dg.DagsterInstance, **transform: bool) -> dg.JobExecut
     )
     with dg.execute_job(job, instance=instance, run_config=config) as result:
         return result
+
+
+def finalize_etl(
+    result: dg.JobExecutionResult, instance: dg.DagsterInstance, home: Path
+) -> runrecord.RunRecord:
+    """Finalize a run of :func:`execute_etl` with the test home's resource; return its record."""
+    rr = resources(home)["runrecord"]
+    return finalize_dagster_run(result, instance=instance, resource=rr).record
 
 
 DAYS = dg.StaticPartitionsDefinition(["2026-11-25", "2026-11-26"])

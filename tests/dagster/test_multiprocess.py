@@ -10,7 +10,6 @@ import dagster as dg
 import dagster_pipelines
 
 import runrecord
-from runrecord_dagster import finalize_dagster_run
 
 
 def test_stages_are_written_from_the_step_subprocesses(
@@ -35,8 +34,7 @@ def test_stages_are_written_from_the_step_subprocesses(
     assert len(set(writers.values())) == 3
     assert os.getpid() not in writers.values()
 
-    rr = dagster_pipelines.resources(home)["runrecord"]
-    record = finalize_dagster_run(result, instance=mp_instance, resource=rr).record
+    record = dagster_pipelines.finalize_etl(result, mp_instance, home)
 
     assert runrecord.validate_record(record, registry=registry).valid
     assert record.status == "success"
@@ -52,8 +50,7 @@ def test_a_killed_step_is_recorded_as_crashed_from_dagsters_events(
     result = dagster_pipelines.execute_etl(mp_instance, crash=True)
     assert not result.success
 
-    rr = dagster_pipelines.resources(home)["runrecord"]
-    record = finalize_dagster_run(result, instance=mp_instance, resource=rr).record
+    record = dagster_pipelines.finalize_etl(result, mp_instance, home)
 
     assert runrecord.validate_record(record, registry=registry).valid
     assert record.status == "error"

@@ -20,7 +20,6 @@ from dagster_pipelines import RunAssets
 from s3server import BUCKET, s3_environment
 
 import runrecord
-from runrecord_dagster import finalize_dagster_run
 
 LOCAL_RECORDS = 'run_record_dir = "records"'
 
@@ -85,8 +84,7 @@ def test_step_processes_write_their_stages_to_the_bucket(
         ("transform", "success"),
     ]
 
-    rr = dagster_pipelines.resources(home)["runrecord"]
-    record = finalize_dagster_run(result, instance=mp_instance, resource=rr).record
+    record = dagster_pipelines.finalize_etl(result, mp_instance, home)
 
     assert _only_record(registry, run_id) == record
     assert runrecord.validate_record(record, registry=registry).valid
@@ -102,8 +100,7 @@ def test_a_failed_step_in_a_process_of_its_own_makes_an_error_record_in_the_buck
     result = dagster_pipelines.execute_etl(mp_instance, fail=True)
     assert not result.success
 
-    rr = dagster_pipelines.resources(home)["runrecord"]
-    record = finalize_dagster_run(result, instance=mp_instance, resource=rr).record
+    record = dagster_pipelines.finalize_etl(result, mp_instance, home)
 
     assert _only_record(registry, record.run_id) == record
     assert runrecord.validate_record(record, registry=registry).valid
