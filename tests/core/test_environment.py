@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from permissions import where_permissions_apply
 
 from runrecord import environment
 from runrecord.environment import (
@@ -336,16 +337,15 @@ def test_search_stops_at_the_work_tree_top(tmp_path: Path) -> None:
     assert dependency_lock_hash(project / "src") == dependency_lock_hash(tmp_path) is not None
 
 
-@pytest.mark.skipif(
-    sys.platform == "win32" or os.geteuid() == 0, reason="needs POSIX permissions, not root"
-)
-def test_unreadable_lock_file_gives_none(tmp_path: Path) -> None:
-    project = make_project(tmp_path)
-    (project / "uv.lock").chmod(0)
-    try:
+def test_unreadable_lock_file_gives_none() -> None:
+    def body(directory: Path) -> None:
+        project = make_project(directory)
+        (project / "uv.lock").chmod(0)
         assert dependency_lock_hash(project) is None
-    finally:
         (project / "uv.lock").chmod(0o644)
+        assert dependency_lock_hash(project) is not None
+
+    where_permissions_apply(body)
 
 
 # --- config_fingerprint ----------------------------------------------------------------

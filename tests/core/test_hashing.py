@@ -14,6 +14,7 @@ import blake3
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from permissions import where_permissions_apply
 
 from runrecord import hashing
 from runrecord.errors import (
@@ -406,21 +407,20 @@ def test_special_files_are_refused_without_blocking(tmp_path: Path) -> None:
         hash_file(root / "pipe")
 
 
-@pytest.mark.skipif(
-    not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads files regardless"
-)
-def test_unreadable_data_is_a_resource_error(tmp_path: Path) -> None:
-    root = make_tree(tmp_path / "out", {"a.csv": b"1", "sub/b.csv": b"2"})
-    (root / "a.csv").chmod(0)
-    with pytest.raises(ResourceError, match="permission denied"):
-        hash_path(root)
-    (root / "a.csv").chmod(0o600)
-    (root / "sub").chmod(0)
-    try:
+def test_unreadable_data_is_a_resource_error() -> None:
+    def body(directory: Path) -> None:
+        root = make_tree(directory / "out", {"a.csv": b"1", "sub/b.csv": b"2"})
+        (root / "a.csv").chmod(0)
         with pytest.raises(ResourceError, match="permission denied"):
             hash_path(root)
-    finally:
+        (root / "a.csv").chmod(0o600)
+        (root / "sub").chmod(0)
+        with pytest.raises(ResourceError, match="permission denied"):
+            hash_path(root)
         (root / "sub").chmod(0o700)
+        assert hash_path(root).startswith("blake3:")
+
+    where_permissions_apply(body)
 
 
 @pytest.mark.parametrize("name", ["back\\slash", "new\nline", "tab\there", "C:drive"], ids=repr)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import json
-import os
 import re
 import shutil
 import stat
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from permissions import where_permissions_apply
 
 import runrecord.manifest
 from runrecord.errors import (
@@ -190,20 +190,20 @@ def test_writing_into_a_missing_directory_is_a_resource_error(tmp_path: Path) ->
     assert not target.parent.exists()
 
 
-@pytest.mark.skipif(
-    not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes regardless"
-)
-def test_writing_into_a_read_only_directory_is_a_resource_error(tmp_path: Path) -> None:
-    manifest = build(data_file(tmp_path))
-    directory = tmp_path / "locked"
-    directory.mkdir()
-    directory.chmod(0o500)
-    try:
+def test_writing_into_a_read_only_directory_is_a_resource_error() -> None:
+    def body(base: Path) -> None:
+        manifest = build(data_file(base))
+        directory = base / "locked"
+        directory.mkdir()
+        directory.chmod(0o500)
         with pytest.raises(ResourceError):
             write_manifest(manifest, directory / "x.manifest.json")
         assert list(directory.iterdir()) == []
-    finally:
         directory.chmod(0o700)
+        write_manifest(manifest, directory / "x.manifest.json")
+        assert [p.name for p in directory.iterdir()] == ["x.manifest.json"]
+
+    where_permissions_apply(body)
 
 
 # --- build refusals ----------------------------------------------------------------------
@@ -462,14 +462,16 @@ def test_a_directory_is_not_a_manifest(tmp_path: Path) -> None:
         read_manifest(tmp_path)
 
 
-@pytest.mark.skipif(
-    not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads files regardless"
-)
-def test_unreadable_manifest_is_a_manifest_error(tmp_path: Path) -> None:
-    path = written(data_file(tmp_path))
-    path.chmod(0)
-    with pytest.raises(ManifestError, match="cannot be read"):
-        read_manifest(path)
+def test_unreadable_manifest_is_a_manifest_error() -> None:
+    def body(directory: Path) -> None:
+        path = written(data_file(directory))
+        path.chmod(0)
+        with pytest.raises(ManifestError, match="cannot be read"):
+            read_manifest(path)
+        path.chmod(0o444)
+        assert read_manifest(path).files
+
+    where_permissions_apply(body)
 
 
 # --- verify ------------------------------------------------------------------------------
