@@ -7,6 +7,10 @@ capabilities that override permission bits (``CAP_DAC_OVERRIDE``, ``CAP_DAC_READ
 ``CAP_FOWNER``). The child stays root by id, so the files the test makes are its own and
 the owner's bits decide, as for any user; and it can still import from a Python installed
 under root's home. The child's failure (its traceback) fails the test in the parent.
+
+The child is a fork: it has none of the parent's threads, so a body should not need a
+thread pool the parent started (blake3 hashing a large file on every core, for one). A
+child that has not finished after a minute is ended and fails the test.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import contextlib
 import ctypes
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import traceback
@@ -28,6 +33,7 @@ __all__ = ["where_permissions_apply"]
 _OVERRIDES = (1, 2, 3)  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER
 _CAPABILITY_VERSION_3 = 0x20080522
 _CANNOT_DROP = 77  # the child's exit code when it could not give the capabilities up
+_CHILD_SECONDS = 60
 
 
 def where_permissions_apply(body: Callable[[Path], None]) -> None:
@@ -63,6 +69,7 @@ def _without_overrides(body: Callable[[Path], None], directory: Path) -> None:
         code = 1
         try:
             os.close(read_end)
+            signal.alarm(_CHILD_SECONDS)  # a fork has none of the parent's threads: never hang
             try:
                 _drop_overrides()
             except OSError:
@@ -81,6 +88,8 @@ def _without_overrides(body: Callable[[Path], None], directory: Path) -> None:
     code = os.waitstatus_to_exitcode(status)
     if code == _CANNOT_DROP:
         pytest.skip(f"running as root, and the capabilities cannot be dropped here:\n{said}")
+    if code == -signal.SIGALRM:
+        said = f"no answer in {_CHILD_SECONDS} s (a fork has none of the parent's threads)"
     if code != 0:
         pytest.fail(f"without permission overrides:\n{said or f'the child ended with {code}'}")
 
